@@ -1,0 +1,37 @@
+# Maillage – the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test setup data lint bench clean
+
+# Create the virtual environment and install the locked dependencies.
+$(VENV)/.installed: pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	$(BIN)/uv sync --frozen --python $(BIN)/python
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Prepare every dataset, the map assets and the database.
+data: setup
+	$(BIN)/maillage data
+
+# Set everything up and open the dashboard on the real data.
+run: data
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+# Set everything up and run the whole test suite.
+test: setup
+	$(BIN)/maillage assets
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) data/sources data/build static/vendor

@@ -1,0 +1,57 @@
+"""`maillage data`: fetch every source and build every derived layer, idempotently.
+
+Each step is a function ``(settings, report) -> None``; later features append
+their own step to :data:`STEPS` (road graphs, registry load, …). ``report`` is
+called with one French line per thing done, so the CLI and the dashboard can
+show progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from geo import catalog, fetch
+from maillage.settings import Settings
+
+Report = Callable[[str], None]
+Step = Callable[[Settings, Report], None]
+
+
+def fetch_sources(s: Settings, report: Report) -> None:
+    """Resolve every catalogued dataset and say where each came from."""
+    for ds in catalog.DATASETS:
+        found = fetch.resolve(ds.name, s)
+        report(f"{ds.title} : {found.origin} ({found.path}), sha256 {found.sha256[:12]}… vérifié")
+
+
+def build_layers(s: Settings, report: Report) -> None:
+    """Build the commune, EPCI and population layers."""
+    from geo import communes, population
+
+    c = communes.build(s)
+    report(f"Communes : {len(c)} communes écrites dans {communes.layer_path(s)}")
+    g = population.build(s)
+    report(f"Carreaux de 200 m : {len(g)} carreaux, {g['population'].sum():,.0f} habitants"
+           .replace(",", " "))
+
+
+def install_assets(s: Settings, report: Report) -> None:
+    """Copy Leaflet's files from their package so maps work without Internet."""
+    from geo import assets
+
+    target = assets.install()
+    report(f"Fichiers de carte (Leaflet) installés dans {target}")
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("Sources", fetch_sources),
+    ("Couches", build_layers),
+    ("Cartes hors ligne", install_assets),
+]
+
+
+def run(s: Settings, report: Report) -> None:
+    """Run every step in order."""
+    for title, step in STEPS:
+        report(f"== {title}")
+        step(s, report)

@@ -1,0 +1,71 @@
+"""The ``maillage`` command line.
+
+Each module of :mod:`maillage.commands` adds its subcommands through a
+``register(subparsers)`` function, so that every analysis of the dashboard is
+scriptable. Handlers return an exit code; errors meant for the user are
+:class:`geo.errors.MaillageError` and are printed in French with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from geo.errors import MaillageError
+from maillage import commands
+
+#: Exit code of a refused input or a missing source.
+EXIT_USAGE = 2
+
+
+class FrenchParser(argparse.ArgumentParser):
+    """An argument parser whose errors are French and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"maillage : erreur : {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every subcommand of :mod:`maillage.commands`."""
+    parser = FrenchParser(
+        prog="maillage",
+        description="Maillage – couverture de la médiation numérique en Martinique.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchParser)
+    sub.required = True
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as UTF-8 JSON (used by every ``--json`` option)."""
+    json.dump(payload, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except MaillageError as exc:
+        print(f"maillage : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("maillage : interrompu.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

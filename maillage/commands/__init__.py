@@ -1,0 +1,1 @@
+"""Subcommands of the ``maillage`` command line, one module per concern."""
