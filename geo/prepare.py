@@ -31,8 +31,8 @@ def build_layers(s: Settings, report: Report) -> None:
     c = communes.build(s)
     report(f"Communes : {len(c)} communes écrites dans {communes.layer_path(s)}")
     g = population.build(s)
-    report(f"Carreaux de 200 m : {len(g)} carreaux, {g['population'].sum():,.0f} habitants"
-           .replace(",", " "))
+    people = f"{g['population'].sum():,.0f}".replace(",", "\u202f")
+    report(f"Carreaux de 200 m : {len(g)} carreaux, {people} habitants")
 
 
 def install_assets(s: Settings, report: Report) -> None:

@@ -1,0 +1,47 @@
+"""Cached loaders of the layers the pages share (one load per server process)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from analysis import demography
+from geo import communes as communes_mod
+from geo import population
+
+
+@st.cache_data(show_spinner="Chargement des communes…")
+def communes() -> gpd.GeoDataFrame:
+    """The 34 communes (EPSG:4326)."""
+    return communes_mod.load()
+
+
+@st.cache_data(show_spinner="Chargement des EPCI…")
+def epci() -> gpd.GeoDataFrame:
+    """The 3 EPCI dissolved from the communes."""
+    return communes_mod.load_epci(communes())
+
+
+@st.cache_data(show_spinner="Chargement des carreaux de 200 m…")
+def grid() -> gpd.GeoDataFrame:
+    """The populated 200 m cells."""
+    return population.load_grid()
+
+
+@st.cache_data(show_spinner="Chargement de l'indice de fragilité…")
+def ifn() -> gpd.GeoDataFrame:
+    """IRIS fragility polygons."""
+    return population.load_ifn()
+
+
+@st.cache_data(show_spinner="Calcul de la fragilité par carreau…")
+def cell_fragility() -> pd.Series:
+    """The IRIS fragility score of each grid cell."""
+    return population.fragility_by_cell(grid(), ifn())
+
+
+@st.cache_data(show_spinner=False)
+def commune_profile() -> pd.DataFrame:
+    """Population profile of every commune."""
+    return demography.commune_profile(communes(), grid(), cell_fragility())
