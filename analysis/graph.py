@@ -1,0 +1,415 @@
+"""Compact drive and walk graphs of the island, built from :class:`geo.roads.Ways` and cached.
+
+A graph keeps two views of the same network:
+
+* the *routing* view: a CSR matrix of travel times (seconds) between junction
+  nodes, the fastest arc kept when two ways join the same pair of nodes;
+* the *geometric* view: every contracted edge (a way piece between junctions)
+  with its exact vertices in EPSG:5490, the time and length fraction at each
+  vertex, and points densified every ``SPACING_M`` metres for snapping and
+  isochrones.
+
+Only the largest strongly connected component is kept (what was dropped is
+reported in ``meta``). The whole graph is one ``.npz`` under
+``settings.build_dir``, keyed by the source's sha256, the speeds and the code
+version, so it is rebuilt only when one of those changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from geo.errors import MaillageError
+
+Mode = Literal["drive", "walk"]
+MODES: tuple[str, ...] = ("drive", "walk")
+#: Maximal gap between densified points along an edge (metres).
+SPACING_M = 20.0
+#: Bump when the cached format or the building rules change.
+FORMAT_VERSION = 1
+
+_ARRAYS = (
+    "indptr", "indices", "weight", "length", "node_xy",
+    "edge_u", "edge_v", "edge_fwd", "edge_bwd", "edge_len",
+    "geom_off", "geom_xy", "geom_ft", "geom_fl",
+    "pts_xy", "pts_seg", "pts_edge", "pts_ft",
+)
+
+
+class ModeError(MaillageError):
+    """An unknown travel mode."""
+
+
+def check_mode(mode: str) -> Mode:
+    """``mode`` if it is ``drive`` or ``walk``, else a French error."""
+    if mode not in MODES:
+        raise ModeError(f"Mode de déplacement inconnu : « {mode} ». Choisissez « walk » (à pied) "
+                        "ou « drive » (en voiture).")
+    return mode  # type: ignore[return-value]
+
+
+@dataclass(eq=False)
+class Graph:
+    """A routable, snappable road graph (see the module docstring for the two views)."""
+
+    mode: str
+    indptr: np.ndarray  # CSR of fastest arcs node -> node
+    indices: np.ndarray
+    weight: np.ndarray  # seconds
+    length: np.ndarray  # metres, of the same arcs
+    node_xy: np.ndarray  # (n, 2) EPSG:5490
+    edge_u: np.ndarray  # (E,) start node of each geometric edge
+    edge_v: np.ndarray  # (E,) end node
+    edge_fwd: np.ndarray  # (E,) seconds u -> v, inf when forbidden
+    edge_bwd: np.ndarray  # (E,) seconds v -> u, inf when forbidden
+    edge_len: np.ndarray  # (E,) metres
+    geom_off: np.ndarray  # (E + 1,) vertex ranges of each edge in geom_*
+    geom_xy: np.ndarray  # (M, 2) EPSG:5490
+    geom_ft: np.ndarray  # (M,) time fraction from u at each vertex
+    geom_fl: np.ndarray  # (M,) length fraction from u
+    pts_xy: np.ndarray  # (P, 2) densified points
+    pts_seg: np.ndarray  # (P,) geometry segment (index of its first vertex)
+    pts_edge: np.ndarray  # (P,) edge of each point
+    pts_ft: np.ndarray  # (P,) time fraction of each point along its edge
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_xy)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_u)
+
+    @cached_property
+    def csr(self) -> sparse.csr_matrix:
+        """Travel times between nodes as a scipy CSR matrix."""
+        n = self.n_nodes
+        return sparse.csr_matrix((self.weight, self.indices, self.indptr), shape=(n, n))
+
+    @cached_property
+    def csr_rev(self) -> sparse.csr_matrix:
+        """The transposed graph (arcs reversed), for times *to* a set of points."""
+        return self.csr.T.tocsr()
+
+    @cached_property
+    def csr_length(self) -> sparse.csr_matrix:
+        """Lengths of the same arcs as :attr:`csr`."""
+        n = self.n_nodes
+        return sparse.csr_matrix((self.length, self.indices, self.indptr), shape=(n, n))
+
+    @cached_property
+    def tree(self):
+        """KD-tree over the densified points, for snapping."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.pts_xy, balanced_tree=False, compact_nodes=False)
+
+    @cached_property
+    def pts_reach(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For every densified point: (u, seconds from u, v, seconds from v), inf if forbidden.
+
+        Precomputed so that isochrones evaluate all points with two gathers.
+        """
+        e, f = self.pts_edge, self.pts_ft
+        with np.errstate(invalid="ignore"):
+            from_u = np.where(f == 0, 0.0, f * self.edge_fwd[e])
+            from_v = np.where(f == 1, 0.0, (1 - f) * self.edge_bwd[e])
+        return self.edge_u[e], from_u, self.edge_v[e], from_v
+
+    @cached_property
+    def geom_edge(self) -> np.ndarray:
+        """Edge of each geometry vertex."""
+        return np.repeat(np.arange(self.n_edges), np.diff(self.geom_off))
+
+    def to_npz(self, path: Path) -> None:
+        """Write the graph as one uncompressed ``.npz`` (fast to load)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, mode=np.array(self.mode), meta=np.array(json.dumps(self.meta)),
+                 **{name: getattr(self, name) for name in _ARRAYS})
+        tmp.replace(path)
+
+    @classmethod
+    def from_npz(cls, path: Path) -> Graph:
+        """Read a graph written by :meth:`to_npz`."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _ARRAYS}
+            return cls(mode=str(data["mode"]), meta=json.loads(str(data["meta"])), **arrays)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _project(lonlat: np.ndarray) -> np.ndarray:
+    from pyproj import Transformer
+
+    from maillage.settings import CRS_MEASURE, CRS_STORE
+
+    tr = Transformer.from_crs(CRS_STORE, CRS_MEASURE, always_xy=True)
+    x, y = tr.transform(lonlat[:, 0], lonlat[:, 1])
+    return np.column_stack([x, y])
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each pair, without a Python loop."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offs = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + (np.arange(total) - offs)
+
+
+def way_speeds_kmh(ways, mode: Mode, speeds: dict[str, float], walk_kmh: float) -> np.ndarray:
+    """Speed of each way: ``maxspeed`` when tagged, else the class table; walking pace on foot."""
+    if mode == "walk":
+        return np.full(ways.n_ways, float(walk_kmh))
+    table = np.array([speeds.get(h, np.nan) for h in ways.highway], dtype=np.float64)
+    return np.where(np.isfinite(ways.maxspeed) & (ways.maxspeed > 0), ways.maxspeed, table)
+
+
+def _select_vertices(ways, keep_way: np.ndarray):
+    """Vertices of the kept ways, consecutive duplicates removed: (vertex idx, way of vertex)."""
+    counts = np.diff(ways.offsets)
+    way_of = np.repeat(np.arange(ways.n_ways), counts)
+    idx = np.flatnonzero(keep_way[way_of])
+    way_of = way_of[idx]
+    nid = ways.node_id[idx]
+    dup = np.zeros(len(idx), dtype=bool)
+    dup[1:] = (nid[1:] == nid[:-1]) & (way_of[1:] == way_of[:-1])
+    idx, way_of = idx[~dup], way_of[~dup]
+    # drop ways left with a single vertex
+    n_per_way = np.bincount(way_of, minlength=ways.n_ways)
+    ok = n_per_way[way_of] >= 2
+    return idx[ok], way_of[ok]
+
+
+def _split_edges(nid: np.ndarray, way_of: np.ndarray):
+    """Split ways at junctions: vertices shared by several ways or repeated, and way ends.
+
+    Returns (start vertex, end vertex, node id array of each vertex that is a junction).
+    """
+    n = len(nid)
+    first = np.ones(n, dtype=bool)
+    first[1:] = way_of[1:] != way_of[:-1]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = way_of[:-1] != way_of[1:]
+    _, inverse, counts = np.unique(nid, return_inverse=True, return_counts=True)
+    junction = first | last | (counts[inverse] >= 2)
+    jpos = np.flatnonzero(junction)
+    same_way = way_of[jpos[:-1]] == way_of[jpos[1:]]
+    return jpos[:-1][same_way], jpos[1:][same_way]
+
+
+def build(ways, mode: str, speeds: dict[str, float], walk_kmh: float,
+          spacing_m: float = SPACING_M) -> Graph:
+    """Build the ``mode`` graph of ``ways`` (see the module docstring)."""
+    mode = check_mode(mode)
+    speed = way_speeds_kmh(ways, mode, speeds, walk_kmh)
+    keep_way = (ways.drive if mode == "drive" else ways.walk) & np.isfinite(speed) & (speed > 0)
+    vidx, way_of = _select_vertices(ways, keep_way)
+    nid = ways.node_id[vidx]
+    xy = _project(ways.lonlat[vidx])
+
+    # per-vertex cumulative length and time (segments across two ways count 0)
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    seg[way_of[1:] != way_of[:-1]] = 0.0
+    seg_t = seg / (speed[way_of[:-1]] / 3.6)
+    cum_l = np.concatenate([[0.0], np.cumsum(seg)])
+    cum_t = np.concatenate([[0.0], np.cumsum(seg_t)])
+
+    start, end = _split_edges(nid, way_of)
+    e_way = way_of[start]
+    e_len = cum_l[end] - cum_l[start]
+    e_time = cum_t[end] - cum_t[start]
+    oneway = ways.oneway[e_way] if mode == "drive" else np.zeros(len(start), dtype=np.int8)
+    e_fwd = np.where(oneway >= 0, e_time, np.inf)
+    e_bwd = np.where(oneway <= 0, e_time, np.inf)
+
+    node_ids, inv = np.unique(np.concatenate([nid[start], nid[end]]), return_inverse=True)
+    e_u, e_v = inv[: len(start)], inv[len(start):]
+    node_xy = np.zeros((len(node_ids), 2))
+    node_xy[e_u] = xy[start]
+    node_xy[e_v] = xy[end]
+
+    # keep the largest strongly connected component
+    n_all = len(node_ids)
+    csr_all = _arcs_to_csr(n_all, e_u, e_v, e_fwd, e_bwd, e_len)[0]
+    n_comp, labels = connected_components(csr_all, directed=True, connection="strong")
+    big = np.argmax(np.bincount(labels))
+    keep_node = labels == big
+    keep_edge = keep_node[e_u] & keep_node[e_v]
+    new_id = np.cumsum(keep_node) - 1
+    dropped = {
+        "components": int(n_comp),
+        "nodes_dropped": int(n_all - keep_node.sum()),
+        "edges_dropped": int((~keep_edge).sum()),
+        "km_dropped": round(float(e_len[~keep_edge].sum()) / 1000, 3),
+    }
+    start, end = start[keep_edge], end[keep_edge]
+    e_u, e_v = new_id[e_u[keep_edge]], new_id[e_v[keep_edge]]
+    e_fwd, e_bwd, e_len, e_time = e_fwd[keep_edge], e_bwd[keep_edge], e_len[keep_edge], e_time[
+        keep_edge]
+    node_xy = node_xy[keep_node]
+    csr, arc_len = _arcs_to_csr(len(node_xy), e_u, e_v, e_fwd, e_bwd, e_len)
+
+    # geometry of each edge with its time and length fractions
+    counts = end - start + 1
+    gidx = _ranges(start, counts)
+    geom_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    g_edge = np.repeat(np.arange(len(start)), counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_ft = (cum_t[gidx] - cum_t[start][g_edge]) / e_time[g_edge]
+        g_fl = (cum_l[gidx] - cum_l[start][g_edge]) / e_len[g_edge]
+    g_ft = np.nan_to_num(g_ft, nan=0.0)
+    g_fl = np.nan_to_num(g_fl, nan=0.0)
+    geom_xy = xy[gidx]
+    pts = _densify(geom_xy, geom_off, g_ft, spacing_m)
+
+    meta = {
+        "mode": mode,
+        "source": ways.source,
+        "source_sha256": ways.sha256,
+        "nodes": len(node_xy),
+        "arcs": int(csr.nnz),
+        "edges": len(start),
+        "km": round(float(e_len.sum()) / 1000, 3),
+        **dropped,
+    }
+    return Graph(
+        mode=mode,
+        indptr=csr.indptr.astype(np.int32), indices=csr.indices.astype(np.int32),
+        weight=csr.data.astype(np.float64), length=arc_len,
+        node_xy=node_xy,
+        edge_u=e_u.astype(np.int32), edge_v=e_v.astype(np.int32),
+        edge_fwd=e_fwd, edge_bwd=e_bwd, edge_len=e_len,
+        geom_off=geom_off, geom_xy=geom_xy, geom_ft=g_ft, geom_fl=g_fl,
+        meta=meta, **pts,
+    )
+
+
+def _arcs_to_csr(n: int, e_u, e_v, e_fwd, e_bwd, e_len):
+    """CSR of directed arcs from edges, dropping self-loops and keeping the fastest parallel arc.
+
+    Returns the matrix and the lengths aligned with its ``data``.
+    """
+    u = np.concatenate([e_u, e_v])
+    v = np.concatenate([e_v, e_u])
+    w = np.concatenate([e_fwd, e_bwd])
+    ln = np.concatenate([e_len, e_len])
+    ok = np.isfinite(w) & (u != v)
+    u, v, w, ln = u[ok], v[ok], w[ok], ln[ok]
+    order = np.lexsort((w, v, u))  # by u, then v, then time: first of each (u, v) is fastest
+    u, v, w, ln = u[order], v[order], w[order], ln[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    u, v, w, ln = u[first], v[first], w[first], ln[first]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))])
+    csr = sparse.csr_matrix((w, v, indptr), shape=(n, n))
+    return csr, ln
+
+
+def _densify(geom_xy: np.ndarray, geom_off: np.ndarray, g_ft: np.ndarray,
+             spacing_m: float) -> dict[str, np.ndarray]:
+    """Points at most ``spacing_m`` apart along every edge, each with its segment and fraction."""
+    n_v = len(geom_xy)
+    is_last = np.zeros(n_v, dtype=bool)
+    is_last[geom_off[1:] - 1] = True
+    seg_start = np.flatnonzero(~is_last)  # a segment goes from vertex i to i + 1
+    a, b = geom_xy[seg_start], geom_xy[seg_start + 1]
+    seg_len = np.hypot(*(b - a).T)
+    pieces = np.maximum(1, np.ceil(seg_len / spacing_m)).astype(np.int64)
+    rep = np.repeat(np.arange(len(seg_start)), pieces)
+    k = np.arange(len(rep)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t = k / pieces[rep]
+    seg = seg_start[rep]
+    xy = a[rep] + t[:, None] * (b - a)[rep]
+    ft = g_ft[seg] + t * (g_ft[seg + 1] - g_ft[seg])
+    # the end vertex of every edge, as t = 1 on its last segment
+    last = geom_off[1:] - 1
+    edge_of_vertex = np.repeat(np.arange(len(geom_off) - 1), np.diff(geom_off))
+    xy = np.concatenate([xy, geom_xy[last]])
+    seg = np.concatenate([seg, last - 1])
+    ft = np.concatenate([ft, g_ft[last]])
+    return {
+        "pts_xy": xy,
+        "pts_seg": seg.astype(np.int64),
+        "pts_edge": edge_of_vertex[seg].astype(np.int32),
+        "pts_ft": ft,
+    }
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cache_key(source_sha256: str, mode: str, speeds: dict[str, float], walk_kmh: float) -> str:
+    """Hash of everything a graph depends on."""
+    payload = {
+        "v": FORMAT_VERSION, "sha": source_sha256, "mode": mode, "spacing": SPACING_M,
+        "speeds": dict(sorted(speeds.items())) if mode == "drive" else None,
+        "walk": walk_kmh if mode == "walk" else None,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cache_path(build_dir: Path, mode: str, key: str) -> Path:
+    return build_dir / "graphs" / f"{mode}-{key}.npz"
+
+
+def load(mode: str, s=None, *, rebuild: bool = False, read_ways=None) -> Graph:
+    """The cached ``mode`` graph of the island, built first when missing or stale.
+
+    ``read_ways`` (a callable returning :class:`geo.roads.Ways`) lets callers read
+    the roads once for both modes.
+    """
+    from geo import fetch, roads
+    from maillage import settings as settings_mod
+
+    mode = check_mode(mode)
+    s = s or settings_mod.get()
+    kind, src = roads.source_path(s)
+    sha = fetch.resolve("roads_mirror", s).sha256 if kind == "mirror" else fetch.sha256_of(src)
+    key = cache_key(sha, mode, settings_mod.DRIVE_SPEEDS_KMH, s.walk_kmh)
+    path = cache_path(s.build_dir, mode, key)
+    if path.is_file() and not rebuild:
+        return Graph.from_npz(path)
+    ways = read_ways() if read_ways is not None else roads.load(s)
+    graph = build(ways, mode, settings_mod.DRIVE_SPEEDS_KMH, s.walk_kmh)
+    if path.parent.is_dir():
+        for old in path.parent.glob(f"{mode}-*.npz"):
+            old.unlink()
+    graph.to_npz(path)
+    return graph
+
+
+def build_all(s=None, report=print, *, rebuild: bool = False) -> dict[str, Graph]:
+    """Build (or reuse) both graphs, reading the roads at most once; report each one."""
+    from functools import cache
+
+    from geo import roads
+
+    read_ways = cache(lambda: roads.load(s))
+    graphs = {}
+    for mode in MODES:
+        graphs[mode] = load(mode, s, rebuild=rebuild, read_ways=read_ways)
+        report(describe(graphs[mode]))
+    return graphs
+
+
+def describe(g: Graph) -> str:
+    """One French line on what a graph holds and what was dropped."""
+    m = g.meta
+    label = "voiture" if g.mode == "drive" else "à pied"
+    return (f"Graphe {label} ({m['source']}) : {m['nodes']} nœuds, {m['edges']} tronçons, "
+            f"{m['km']:.0f} km ; écarté hors de la plus grande composante fortement connexe : "
+            f"{m['nodes_dropped']} nœuds, {m['edges_dropped']} tronçons, {m['km_dropped']:.1f} km "
+            f"({m['components'] - 1} petites composantes)")
