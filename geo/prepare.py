@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from geo import catalog, fetch
+from maillage.registry import initial as registry_initial
 from maillage.settings import Settings
 
 Report = Callable[[str], None]
@@ -47,6 +48,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Sources", fetch_sources),
     ("Couches", build_layers),
     ("Cartes hors ligne", install_assets),
+    ("Registre des lieux", registry_initial.step),
 ]
 
 

@@ -1,0 +1,161 @@
+"""`maillage places …`: initial load, import, export, report and list of the registry."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from geo.errors import MaillageError
+from maillage import settings
+
+
+def _actor(args: argparse.Namespace):
+    """Who runs the command: the account given by --as (password asked), else the admin shell.
+
+    The command line runs with the rights of whoever can read the database file, so it
+    acts as an administrator named after the system user unless ``--as`` is given.
+    """
+    from maillage import auth
+
+    if getattr(args, "as_user", None):
+        password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                    else getpass.getpass("Mot de passe : "))
+        return auth.sign_in(args.as_user, password)
+    return auth.Actor(f"cli:{os.environ.get('USER', 'inconnu')}", "admin")
+
+
+def _load_initial(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+    from maillage.registry import initial, store
+
+    s = settings.get()
+    result = store.apply_initial(initial.build(s), s, force=args.force)
+    if args.json:
+        print_json(result)
+    else:
+        print(_summary(result))
+    return 0
+
+
+def _summary(r: dict) -> str:
+    head = ("déjà chargé (sources inchangées)" if r.get("skipped")
+            else f"{r.get('added', 0)} lieux ajoutés")
+    return (f"Registre des lieux : {head} — {r['input']} fiches lues, {r['imported']} lieux, "
+            f"{r['merged']} doublons fusionnés, {r['rejected']} rejetées, "
+            f"{r['corrected']} fiches corrigées (rapport : maillage places report).")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+    from maillage.registry import store
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise MaillageError(f"Fichier introuvable : {path}")
+    result = store.import_csv(_actor(args), path.read_bytes(), path.name)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"Import de {path.name} : {result['imported']} lieux ajoutés, {result['updated']} "
+              f"mis à jour, {result['unchanged']} inchangés.")
+        for w in result["warnings"]:
+            print(f"  attention : {w}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from maillage.registry import csvio, store
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise MaillageError("Le fichier de sortie doit finir par .csv ou .geojson.")
+    rows = store.rows()
+    include_local = not args.standard
+    write = csvio.write_csv if suffix == ".csv" else csvio.write_geojson
+    data = write(rows, include_local=include_local, private=include_local and not args.public)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    print(f"{len(rows)} lieux écrits dans {out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+    from maillage.registry import store
+
+    rep = store.report(kind=args.kind)
+    if not rep:
+        raise MaillageError("Aucun rapport d'import : lancez « maillage places load-initial » "
+                            "ou « maillage data ».")
+    if args.json:
+        print_json(rep)
+        return 0
+    print(f"Import du {rep['at']} ({rep['sources']}) : {rep['input']} fiches lues, "
+          f"{rep['imported']} lieux, {rep['updated']} mis à jour, {rep['merged']} doublons "
+          f"fusionnés, {rep['rejected']} rejetées, {rep['corrected']} fiches corrigées.")
+    for i in rep["issues"]:
+        if args.action and i["action"] != args.action:
+            continue
+        print(f"[{i['action']}] {i['source']} {i['record_id']} · {i['field']} : "
+              f"« {i['original']} » → « {i['kept']} » — {i['reason']}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+    from maillage.registry import store
+
+    gdf = store.places_frame(public=True)
+    cols = ["id", "nom", "commune", "code_insee", "epci_court", "kind", "host_type",
+            "label_status", "services", "open_now", "latitude", "longitude", "version"]
+    table = gdf[cols]
+    if args.json:
+        print_json(table.astype(object).where(table.notna(), None).to_dict(orient="records"))
+    else:
+        for r in table.itertuples():
+            print(f"{r.id:40.40} {r.nom:50.50} {r.commune:20.20} {r.label_status or '-'}")
+        print(f"{len(table)} lieux")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("places", help="registre des lieux de médiation numérique")
+    psub = p.add_subparsers(dest="places_command", metavar="ACTION", required=True)
+
+    q = psub.add_parser("load-initial", help="charge les inventaires du miroir (idempotent)")
+    q.add_argument("--force", action="store_true", help="recharge même si les sources sont "
+                   "inchangées (les lieux existants sont conservés)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_load_initial)
+
+    q = psub.add_parser("import", help="importe un CSV au standard national (tout ou rien)")
+    q.add_argument("file", metavar="FICHIER.csv")
+    q.add_argument("--as", dest="as_user", metavar="COMPTE",
+                   help="agit au nom de ce compte (mot de passe demandé)")
+    q.add_argument("--password-stdin", action="store_true")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_import)
+
+    q = psub.add_parser("export", help="exporte le registre en CSV ou GeoJSON")
+    q.add_argument("--out", required=True, metavar="FICHIER.csv|FICHIER.geojson")
+    q.add_argument("--standard", action="store_true",
+                   help="seulement les 32 colonnes du standard")
+    q.add_argument("--public", action="store_true",
+                   help="sans les colonnes internes (notes, origine)")
+    q.set_defaults(handler=_export)
+
+    q = psub.add_parser("report", help="affiche le rapport du dernier import")
+    q.add_argument("--kind", choices=("initial", "csv"), default="initial")
+    q.add_argument("--action", choices=("rejeté", "corrigé", "fusionné", "averti"))
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_report)
+
+    q = psub.add_parser("list", help="liste les lieux")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_list)

@@ -1,0 +1,22 @@
+"""Alembic environment: run the migrations on the connection handed by ``maillage.db``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from maillage.db.models import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when run from the alembic CLI
+    from maillage import db
+
+    connection = db.engine().connect()
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

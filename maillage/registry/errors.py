@@ -1,0 +1,26 @@
+"""Errors of the registry, shown to users in French."""
+
+from __future__ import annotations
+
+from geo.errors import MaillageError
+
+
+class ValidationError(MaillageError):
+    """A place or a file breaks the standard or our rules; nothing was written."""
+
+    def __init__(self, problems: list[tuple[int | None, str]], what: str = "Le fichier") -> None:
+        self.problems = problems
+        lines = [f"ligne {n} : {m}" if n is not None else m for n, m in problems]
+        rows = {n for n, _ in problems if n is not None}
+        head = (f"{what} est refusé : {len(problems)} problème(s)"
+                + (f" sur {len(rows)} ligne(s)" if rows else "")
+                + ". Rien n'a été enregistré.")
+        super().__init__("\n".join([head, *lines[:200]]))
+
+
+class ConflictError(MaillageError):
+    """Someone saved the place since it was opened (optimistic locking)."""
+
+
+class NotFoundError(MaillageError):
+    """No place with that identifier."""
