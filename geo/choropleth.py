@@ -15,6 +15,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 #: Sequential palette (light → dark), ColorBrewer "YlGnBu", 5 classes.
 PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
@@ -104,13 +105,18 @@ def commune_layer(communes: gpd.GeoDataFrame, values: pd.Series, *, title: str, 
     return layer, legend
 
 
-def grid_layer(grid: gpd.GeoDataFrame, column: str, *, title: str, unit: str,
-               ) -> tuple[folium.GeoJson, Legend]:
-    """The 200 m cells shaded by ``column`` (light geometry, no tooltip per cell)."""
+def grid_geojson(grid: gpd.GeoDataFrame, column: str, *, title: str, unit: str,
+                 ) -> tuple[dict, Legend]:
+    """The 200 m cells as GeoJSON with a fill colour per cell (coordinates to ~1 m)."""
     colors, legend = colors_for(grid[column], title, unit)
-    gdf = gpd.GeoDataFrame({"_fill": colors}, geometry=grid.geometry, crs=grid.crs)
-    data = json.loads(gdf.to_json(drop_id=True, to_wgs84=True))
-    layer = folium.GeoJson(
+    geoms = shapely.set_precision(grid.to_crs("EPSG:4326").geometry.to_numpy(), 1e-5)
+    gdf = gpd.GeoDataFrame({"_fill": colors}, geometry=geoms, crs="EPSG:4326")
+    return json.loads(gdf.to_json(drop_id=True)), legend
+
+
+def grid_layer(data: dict, title: str) -> folium.GeoJson:
+    """A non-interactive layer of coloured cells (draw it on a canvas map)."""
+    return folium.GeoJson(
         data,
         name=title,
         style_function=lambda f: {
@@ -118,4 +124,3 @@ def grid_layer(grid: gpd.GeoDataFrame, column: str, *, title: str, unit: str,
         },
         interactive=False,
     )
-    return layer, legend

@@ -35,7 +35,8 @@ _RENAME = {
 }
 COLUMNS = [
     "cell_id", "code_insee", "population", "age_65_79", "age_80p", "seniors",
-    "poor_households", "one_person_households", "households", "imputed", "x", "y", "geometry",
+    "poor_households", "one_person_households", "households", "imputed", "fragility",
+    "x", "y", "geometry",
 ]
 
 #: IRIS fragility: the global score relative to the region (100 = Martinique average).
@@ -104,6 +105,7 @@ def build(s: Settings | None = None) -> gpd.GeoDataFrame:
     cells = gpd.GeoDataFrame(df, geometry=cell_squares(east, north), crs=CRS_MEASURE)
     communes = communes_mod.load(s)
     cells["code_insee"] = _assign_communes(cells, raw["lcog_geo"], communes)
+    cells["fragility"] = fragility_by_cell(cells, load_ifn(s))
     cells = cells[COLUMNS].to_crs(CRS_STORE)
     path = grid_path(s)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,12 +117,14 @@ def build(s: Settings | None = None) -> gpd.GeoDataFrame:
 
 
 def load_grid(s: Settings | None = None) -> gpd.GeoDataFrame:
-    """The 200 m grid layer (built on first use)."""
+    """The 200 m grid layer (built on first use or when an older build lacks a column)."""
     s = s or settings_mod.get()
     path = grid_path(s)
     if not path.exists():
         return build(s)
     gdf = gpd.read_file(path, layer="grid")
+    if set(COLUMNS) - set(gdf.columns):
+        return build(s)
     gdf["code_insee"] = gdf["code_insee"].astype(str)
     return gdf[COLUMNS]
 
@@ -142,7 +146,10 @@ def load_ifn(s: Settings | None = None) -> gpd.GeoDataFrame:
 
 
 def fragility_by_cell(grid: gpd.GeoDataFrame, ifn: gpd.GeoDataFrame) -> pd.Series:
-    """The fragility score of the IRIS holding each cell centre (index of ``grid``)."""
+    """The fragility score of the IRIS nearest each cell centre (index of ``grid``).
+
+    ``grid`` needs the ``x``, ``y`` centre columns in EPSG:5490.
+    """
     centres = gpd.GeoDataFrame(
         geometry=gpd.points_from_xy(grid["x"], grid["y"]), index=grid.index, crs=CRS_MEASURE
     )

@@ -8,6 +8,7 @@ show progress.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from geo import catalog, fetch
@@ -25,15 +26,34 @@ def fetch_sources(s: Settings, report: Report) -> None:
         report(f"{ds.title} : {found.origin} ({found.path}), sha256 {found.sha256[:12]}… vérifié")
 
 
+#: Bump when the way layers are built changes, so stale builds are redone.
+LAYERS_VERSION = "1"
+_LAYER_SOURCES = ("communes_geo", "communes_table", "population_legale", "filosofi", "ifn")
+
+
+def _layers_stamp(s: Settings) -> str:
+    shas = [fetch.resolve(name, s).sha256 for name in _LAYER_SOURCES]
+    return json.dumps({"version": LAYERS_VERSION, "sources": shas})
+
+
 def build_layers(s: Settings, report: Report) -> None:
-    """Build the commune, EPCI and population layers."""
+    """Build the commune, EPCI and population layers (skipped when already up to date)."""
     from geo import communes, population
 
+    stamp_path = s.build_dir / "layers.stamp"
+    stamp = _layers_stamp(s)
+    outputs = (communes.layer_path(s), population.grid_path(s))
+    if all(p.exists() for p in outputs) and stamp_path.exists() \
+            and stamp_path.read_text(encoding="utf-8") == stamp:
+        report("Communes et carreaux de 200 m : déjà à jour")
+        return
     c = communes.build(s)
     report(f"Communes : {len(c)} communes écrites dans {communes.layer_path(s)}")
     g = population.build(s)
     people = f"{g['population'].sum():,.0f}".replace(",", "\u202f")
     report(f"Carreaux de 200 m : {len(g)} carreaux, {people} habitants")
+    stamp_path.parent.mkdir(parents=True, exist_ok=True)
+    stamp_path.write_text(stamp, encoding="utf-8")
 
 
 def install_assets(s: Settings, report: Report) -> None:

@@ -20,7 +20,6 @@ st.caption(
 
 try:
     communes = data.communes()
-    grid = data.grid()
     profile = data.commune_profile()
 except MaillageError as exc:
     st.error(str(exc))
@@ -58,7 +57,7 @@ shaded = communes.merge(
 shaded["valeur"] = [choropleth.fmt_value(v, indicator.unit) for v in shaded[indicator.column]]
 highlight = None if epci_choice == epci_names[0] else set(scope["code_insee"])
 
-m = basemap.base_map(credits="Insee, IGN Admin Express")
+m = basemap.base_map(credits="Insee, IGN Admin Express", canvas=show_grid)
 layer, legend = choropleth.commune_layer(
     shaded, shaded[indicator.column], title=indicator.label, unit=indicator.unit,
     tooltip_fields={"nom": "Commune", "epci_court": "EPCI", "valeur": indicator.label},
@@ -67,10 +66,9 @@ layer, legend = choropleth.commune_layer(
 layer.add_to(m)
 grid_legend = None
 if show_grid:
-    grid_l, grid_legend = choropleth.grid_layer(
-        grid, "population", title="Habitants par carreau de 200 m", unit="hab"
-    )
-    grid_l.add_to(m)
+    grid_data, grid_legend = data.grid_geojson("population",
+                                               "Habitants par carreau de 200 m", "hab")
+    choropleth.grid_layer(grid_data, grid_legend.title).add_to(m)
 
 out = st_folium(m, height=560, use_container_width=True, key="home-map",
                 returned_objects=["last_active_drawing"])

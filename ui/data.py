@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis import demography
+from geo import choropleth, population
 from geo import communes as communes_mod
-from geo import population
 
 
 @st.cache_data(show_spinner="Chargement des communes…")
@@ -35,13 +35,14 @@ def ifn() -> gpd.GeoDataFrame:
     return population.load_ifn()
 
 
-@st.cache_data(show_spinner="Calcul de la fragilité par carreau…")
-def cell_fragility() -> pd.Series:
-    """The IRIS fragility score of each grid cell."""
-    return population.fragility_by_cell(grid(), ifn())
-
-
 @st.cache_data(show_spinner=False)
 def commune_profile() -> pd.DataFrame:
     """Population profile of every commune."""
-    return demography.commune_profile(communes(), grid(), cell_fragility())
+    g = grid()
+    return demography.commune_profile(communes(), g, g["fragility"])
+
+
+@st.cache_resource(show_spinner="Préparation des carreaux de 200 m…")
+def grid_geojson(column: str, title: str, unit: str) -> tuple[dict, choropleth.Legend]:
+    """The grid shaded by ``column`` as GeoJSON, built once per server (read-only)."""
+    return choropleth.grid_geojson(grid(), column, title=title, unit=unit)
