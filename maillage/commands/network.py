@@ -1,0 +1,141 @@
+"""`maillage traveltime`, `maillage isochrone` and `maillage network build`."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+
+from geo.errors import MaillageError
+from maillage import settings
+
+MODE_LABEL = {"drive": "en voiture", "walk": "à pied"}
+#: Lets ``--from -61.07,14.61`` pass a negative coordinate pair as a value, not an option.
+_COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
+
+
+def _graph(mode: str):
+    from analysis import graph
+
+    return graph.load(graph.check_mode(mode), settings.get())
+
+
+def _snap(g, text: str, label: str):
+    from analysis import snap
+    from geo import roads
+
+    lonlat = snap.parse_lonlat(text)
+    return snap.snap_checked(g, lonlat, settings.get().max_snap_m, land=roads.island(),
+                             label=label)
+
+
+def _traveltime(args: argparse.Namespace) -> int:
+    from analysis import graph, routing, snap
+    from maillage.cli import print_json
+
+    mode = graph.check_mode(args.mode)
+    snap.parse_lonlat(args.origin)  # refuse malformed input before loading anything
+    snap.parse_lonlat(args.destination)
+    g = _graph(mode)
+    src = _snap(g, args.origin, "Le départ")
+    dst = _snap(g, args.destination, "L'arrivée")
+    trip = routing.trip(g, src, dst)
+    reachable = bool(np.isfinite(trip.seconds))
+    payload = {
+        "mode": mode,
+        "from": list(snap.parse_lonlat(args.origin)),
+        "to": list(snap.parse_lonlat(args.destination)),
+        "minutes": round(trip.seconds / 60, 2) if reachable else None,
+        "seconds": round(trip.seconds, 1) if reachable else None,
+        "distance_m": round(trip.metres, 1) if reachable else None,
+        "snap_from_m": round(float(src.dist[0]), 1),
+        "snap_to_m": round(float(dst.dist[0]), 1),
+    }
+    if args.json:
+        print_json(payload)
+        return 0
+    if not reachable:
+        print(f"Aucun trajet {MODE_LABEL[mode]} entre ces deux points sur le réseau routier.")
+        return 0
+    print(f"Trajet {MODE_LABEL[mode]} : {payload['minutes']:.1f} min, "
+          f"{trip.metres / 1000:.2f} km (départ à {payload['snap_from_m']:.0f} m de la route, "
+          f"arrivée à {payload['snap_to_m']:.0f} m).")
+    return 0
+
+
+def _isochrone(args: argparse.Namespace) -> int:
+    from analysis import graph, isochrone, snap
+    from geo import population, roads
+    from maillage.cli import print_json
+
+    mode = graph.check_mode(args.mode)
+    minutes = isochrone.parse_minutes(args.minutes)
+    for text in args.at:
+        snap.parse_lonlat(text)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".geojson", ".json"):
+        raise MaillageError(f"Fichier de sortie « {out} » : l'extension doit être .geojson.")
+    g = _graph(mode)
+    pieces = [_snap(g, text, f"L'origine {i + 1}") for i, text in enumerate(args.at)]
+    origins = snap.Snapped(*(np.concatenate([getattr(p, f) for p in pieces])
+                             for f in ("edge", "ft", "fl", "xy", "dist", "ok")))
+    grid = population.load_grid(settings.get())
+    bands = isochrone.isochrones(g, origins, minutes, land=roads.island(), grid=grid)
+    frame = bands.to_crs(settings.CRS_STORE)
+    frame["mode"] = mode
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(frame.to_json(drop_id=True), encoding="utf-8")
+    except OSError as exc:
+        raise MaillageError(f"Impossible d'écrire « {out} » : {exc.strerror}.") from None
+    rows = bands.drop(columns="geometry").round(3).to_dict(orient="records")
+    if args.json:
+        print_json({"mode": mode, "out": str(out), "bands": rows})
+        return 0
+    print(f"Isochrones {MODE_LABEL[mode]} écrites dans {out} :")
+    for r in rows:
+        people, total = (f"{v:,.0f}".replace(",", " ") for v in (r["population"],
+                                                                     r["population_cum"]))
+        print(f"  {r['from_min']:g}–{r['to_min']:g} min : {r['area_km2']:.2f} km², "
+              f"{people} habitants (cumul {total})")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from analysis import graph
+
+    graph.build_all(settings.get(), print, rebuild=args.rebuild)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("traveltime", help="temps de trajet entre deux points (minutes, distance)")
+    p.add_argument("--from", dest="origin", required=True, metavar="LON,LAT",
+                   help="point de départ, par exemple -61.07,14.61")
+    p.add_argument("--to", dest="destination", required=True, metavar="LON,LAT",
+                   help="point d'arrivée")
+    p.add_argument("--mode", default="walk", metavar="drive|walk",
+                   help="walk (à pied, par défaut) ou drive (en voiture)")
+    p.add_argument("--json", action="store_true", help="sortie JSON")
+    p.set_defaults(handler=_traveltime)
+    p._negative_number_matcher = _COORDS_ARG
+
+    p = sub.add_parser("isochrone", help="zones atteintes en N minutes, écrites en GeoJSON")
+    p.add_argument("--at", action="append", required=True, metavar="LON,LAT",
+                   help="origine (répétez --at pour plusieurs origines)")
+    p.add_argument("--minutes", default="5,10,15", help="seuils en minutes, par exemple 5,10,15")
+    p.add_argument("--mode", default="walk", metavar="drive|walk",
+                   help="walk (à pied, par défaut) ou drive (en voiture)")
+    p.add_argument("--out", required=True, metavar="FICHIER.geojson", help="fichier écrit")
+    p.add_argument("--json", action="store_true", help="résumé JSON")
+    p.set_defaults(handler=_isochrone)
+    p._negative_number_matcher = _COORDS_ARG
+
+    p = sub.add_parser("network", help="réseau routier (graphes voiture et piéton)")
+    nsub = p.add_subparsers(dest="network_command", metavar="ACTION", parser_class=type(p))
+    nsub.required = True
+    b = nsub.add_parser("build", help="construit (ou réutilise) les graphes en cache")
+    b.add_argument("--rebuild", action="store_true", help="reconstruit même si le cache est à jour")
+    b.set_defaults(handler=_build)
