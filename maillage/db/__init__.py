@@ -89,10 +89,7 @@ def write_session(s: Settings | None = None) -> Iterator[Session]:
 def read_session(s: Settings | None = None) -> Iterator[Session]:
     """A read-only session (a snapshot that is never committed)."""
     with Session(bind=engine(s), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session  # closing ends the transaction; loaded objects stay readable
 
 
 def migrate(s: Settings | None = None) -> None:

@@ -174,10 +174,11 @@ def check_rows(rows: list[dict[str, str]], isl: location.Island | None = None
     return errors, warnings
 
 
-def parse(data: bytes) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
+def parse(data: bytes, isl: location.Island | None = None
+          ) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
     """Read and validate a file; raise :class:`ValidationError` if any row is invalid."""
     rows = read_csv(data)
-    errors, warnings = check_rows(rows)
+    errors, warnings = check_rows(rows, isl)
     if errors:
         raise ValidationError(errors)
     return rows, warnings

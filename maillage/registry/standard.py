@@ -36,10 +36,15 @@ PIVOT_UNKNOWN = "00000000000000"
 _VOCAB = re.compile(r"^\(\?:\(\?:\^\|\\\|\)\((?P<body>.*)\)\)\+\$$")
 
 
+def schema_text() -> str:
+    """The schema file as published (for validators such as frictionless)."""
+    return fetch.text("schema")
+
+
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The Table Schema of the standard (parsed once)."""
-    return json.loads(fetch.text("schema"))
+    return json.loads(schema_text())
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from maillage import db
 from maillage.auth import Actor, require_editor
 from maillage.db.models import LABEL_STATUSES, ImportIssue, ImportRun, LabelEvent, Place
-from maillage.registry import csvio, hours, initial, standard
+from maillage.registry import csvio, hours, initial, location, standard
 from maillage.registry.errors import ConflictError, NotFoundError, ValidationError
 from maillage.settings import CRS_STORE, Settings
 
@@ -129,8 +129,6 @@ def places_frame(s: Settings | None = None, public: bool = True,
 
 
 def _epci_by_commune(s: Settings | None) -> dict[str, str]:
-    from maillage.registry import location
-
     isl = location.island(s)
     return dict(zip(isl.communes["code_insee"], isl.communes["epci_court"], strict=True))
 
@@ -155,8 +153,8 @@ def label_history(place_id: str, s: Settings | None = None) -> list[dict[str, st
 # --------------------------------------------------------------------------- writes
 
 
-def _validate_one(row: dict[str, str]) -> list[str]:
-    errors, _ = csvio.check_rows([{**row, "_line": "1"}])
+def _validate_one(row: dict[str, str], s: Settings | None) -> list[str]:
+    errors, _ = csvio.check_rows([{**row, "_line": "1"}], location.island(s))
     return [m for _, m in errors]
 
 
@@ -168,7 +166,7 @@ def save_place(actor: Actor | None, row: dict[str, str], expected_version: int |
     is not the stored one is refused: someone saved the place in between.
     """
     actor = require_editor(actor)
-    problems = _validate_one(row)
+    problems = _validate_one(row, s)
     if problems:
         raise ValidationError([(None, m) for m in problems], what="La fiche")
     values = to_values(row)
@@ -243,7 +241,7 @@ def import_csv(actor: Actor | None, data: bytes, filename: str = "fichier.csv",
                s: Settings | None = None) -> dict[str, Any]:
     """Import a standard CSV: all rows or nothing. Existing ids are updated, new ones added."""
     actor = require_editor(actor)
-    parsed, warnings = csvio.parse(data)
+    parsed, warnings = csvio.parse(data, location.island(s))
     db.migrate(s)
     with db.write_session(s) as session:
         existing = {p.id: p for p in session.scalars(select(Place))}

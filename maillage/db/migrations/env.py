@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from maillage.db.models import Base
+from maillage.indicators import models as _indicator_models  # noqa: F401 (their tables)
 
 config = context.config
 connection = config.attributes.get("connection")
