@@ -87,7 +87,8 @@ def band_field(xy: np.ndarray, times: np.ndarray, thresholds_s: np.ndarray, cell
     xy, times = xy[reached], times[reached]
     radius = max(1, round(buffer_m / cell_m))
     margin = (radius + 2) * cell_m
-    x0, y0 = xy.min(axis=0) - margin
+    # the lattice is global (multiples of cell_m), so rasters of different calls align
+    x0, y0 = np.floor((xy.min(axis=0) - margin) / cell_m) * cell_m
     x1, y1 = xy.max(axis=0) + margin
     nx_, ny_ = int(np.ceil((x1 - x0) / cell_m)) + 1, int(np.ceil((y1 - y0) / cell_m)) + 1
     col = np.round((xy[:, 0] - x0) / cell_m).astype(np.int64)
