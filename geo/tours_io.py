@@ -1,0 +1,247 @@
+"""Files of the van tours: the stops CSV in, the plan out (JSON, CSV, iCalendar, HTML sheets).
+
+The stops file needs ``nom,longitude,latitude``; optional columns are
+``frequence`` (hebdomadaire, bimensuelle, mensuelle), ``duree_min`` (workshop
+length), ``fenetres`` (e.g. ``sam 07:00-12:00; mer 14:00-17:00``), ``adresse`` and
+``id``. A file with any bad row is refused as a whole, every problem listed with
+its line number (see docs/tournees.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+from analysis import schedule
+from analysis.schedule import Period, ScheduleError, Window, fmt_time
+from analysis.tours import Pin, Plan, Problem, Stop, Van, visit_datetimes
+from geo.errors import MaillageError
+
+REQUIRED = ("nom", "longitude", "latitude")
+OPTIONAL = ("frequence", "duree_min", "fenetres", "adresse", "id")
+#: Workshop length bounds (minutes).
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 15, 480, 120
+
+
+class StopsFileError(MaillageError):
+    """The stops file is refused; nothing was written."""
+
+    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
+        self.problems = problems
+        lines = [f"ligne {n} : {m}" if n is not None else m for n, m in problems]
+        head = (f"Le fichier des arrêts est refusé ({len(problems)} problème(s)) ; "
+                "rien n'a été écrit.")
+        super().__init__("\n".join([head, *lines[:100]]))
+
+
+def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "hebdomadaire",
+               ) -> list[Stop]:
+    """Read and check a stops CSV (path or text stream); refuse it whole on any bad row."""
+    from maillage.settings import MARTINIQUE_BBOX
+
+    if isinstance(source, str | Path):
+        try:
+            text = Path(source).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise StopsFileError([(None, f"fichier illisible : {exc}")]) from None
+        except UnicodeDecodeError:
+            raise StopsFileError([(None, "le fichier n'est pas en UTF-8")]) from None
+    else:
+        text = source.read()
+    sample = text[:2000]
+    delim = ";" if sample.count(";") > sample.count(",") and "fenetres" not in sample else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delim)
+    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise StopsFileError([(1, f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}"
+                                  f" (en-tête attendu : {','.join(REQUIRED)})")])
+    problems: list[tuple[int | None, str]] = []
+    stops: list[Stop] = []
+    seen: dict[str, int] = {}
+    lon_min, lat_min, lon_max, lat_max = MARTINIQUE_BBOX
+    for n, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()
+               if isinstance(v, str)}
+        if not any(row.values()):
+            continue
+        errs = []
+        name = row.get("nom", "")
+        if not name:
+            errs.append("nom vide")
+        try:
+            lon, lat = float(row["longitude"].replace(",", ".")), float(
+                row["latitude"].replace(",", "."))
+            if not (lon_min <= lon <= lon_max and lat_min <= lat <= lat_max):
+                errs.append(f"point ({lon}, {lat}) hors de la Martinique (longitude entre "
+                            f"{lon_min} et {lon_max}, latitude entre {lat_min} et {lat_max})")
+        except ValueError:
+            lon = lat = 0.0
+            errs.append(f"coordonnées illisibles : « {row['longitude']} », « {row['latitude']} »")
+        freq = default_frequency
+        try:
+            freq = schedule.frequency(row.get("frequence"), default_frequency)
+        except ScheduleError as exc:
+            errs.append(str(exc))
+        dur_text = row.get("duree_min", "")
+        duration = DEFAULT_DURATION
+        if dur_text:
+            try:
+                duration = int(float(dur_text.replace(",", ".")))
+                if not MIN_DURATION <= duration <= MAX_DURATION:
+                    errs.append(f"durée {duration} min hors de {MIN_DURATION} à {MAX_DURATION}")
+            except ValueError:
+                errs.append(f"durée « {dur_text} » illisible (minutes)")
+        windows: tuple[Window, ...] = ()
+        try:
+            windows = schedule.parse_windows(row.get("fenetres"))
+        except ScheduleError as exc:
+            errs.append(str(exc))
+        key = row.get("id") or name
+        if key in seen:
+            errs.append(f"arrêt en double (même {'id' if row.get('id') else 'nom'} qu'à la "
+                        f"ligne {seen[key]})")
+        seen.setdefault(key, n)
+        problems.extend((n, e) for e in errs)
+        if not errs:
+            stops.append(Stop(name, lon, lat, freq, duration * 60, windows,
+                              row.get("adresse", ""), row.get("id", "")))
+    if not problems and not stops:
+        problems.append((None, "aucun arrêt dans le fichier"))
+    if problems:
+        raise StopsFileError(problems)
+    return stops
+
+
+# --------------------------------------------------------------------------- problem and plan
+
+
+def problem_to_dict(p: Problem) -> dict:
+    """JSON-ready description of a problem (to store or reload a plan)."""
+    return {
+        "period": {"start": p.period.start.isoformat(), "weeks": p.period.weeks,
+                   "workdays": list(p.period.workdays),
+                   "closed": {d.isoformat(): n for d, n in p.period.closed.items()}},
+        "vans": [{"name": v.name, "depot": list(v.depot), "start": v.start, "end": v.end,
+                  "lunch_earliest": v.lunch_earliest, "lunch_latest": v.lunch_latest,
+                  "lunch": v.lunch} for v in p.vans],
+        "stops": [{"name": s.name, "lon": s.lon, "lat": s.lat, "frequency": s.frequency,
+                   "duration": s.duration, "address": s.address, "key": s.key,
+                   "windows": [[w.weekday, w.start, w.end] for w in s.windows]}
+                  for s in p.stops],
+        "pins": [{"stop": i, "occurrence": k, "day": pin.day.isoformat(), "van": pin.van}
+                 for (i, k), pin in p.pins.items()],
+    }
+
+
+def problem_from_dict(d: dict) -> Problem:
+    """Inverse of :func:`problem_to_dict`."""
+    per = d["period"]
+    period = Period(date.fromisoformat(per["start"]), per["weeks"], tuple(per["workdays"]),
+                    {date.fromisoformat(k): v for k, v in per["closed"].items()})
+    vans = [Van(**{**v, "depot": tuple(v["depot"])}) for v in d["vans"]]
+    stops = [Stop(**{**s, "windows": tuple(Window(*w) for w in s["windows"])})
+             for s in d["stops"]]
+    pins = {(x["stop"], x["occurrence"]): Pin(date.fromisoformat(x["day"]), x["van"])
+            for x in d.get("pins", [])}
+    return Problem(stops, vans, period, pins)
+
+
+def plan_json(plan: Plan, problem: Problem) -> dict:
+    """The document written by ``maillage tours --out``: problem, plan and summary."""
+    return {"problem": problem_to_dict(problem), **plan.to_dict()}
+
+
+# --------------------------------------------------------------------------- exports
+
+CSV_COLUMNS = ("camion", "date", "jour", "ordre", "arret", "id", "adresse", "longitude",
+               "latitude", "arrivee", "debut", "fin", "trajet_min")
+
+
+def plan_csv(plan: Plan, problem: Problem) -> str:
+    """One row per visit, in day, van and visit order (UTF-8 text)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for t in sorted(plan.tours, key=lambda t: (t.day, t.van)):
+        for v in t.visits:
+            s = problem.stops[v.stop]
+            w.writerow([problem.vans[t.van].name, t.day.isoformat(),
+                        schedule.WEEKDAY_NAMES[t.day.weekday()], v.seq, s.name, s.id, s.address,
+                        f"{s.lon:.6f}", f"{s.lat:.6f}", fmt_time(v.arrival), fmt_time(v.start),
+                        fmt_time(v.end), round(v.drive_s / 60, 1)])
+    return out.getvalue()
+
+
+def plan_ics(plan: Plan, problem: Problem, van: int | None = None,
+             name: str = "Tournées de l'atelier numérique mobile") -> bytes:
+    """An iCalendar file with one event per visit (of one van, or of the whole plan)."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//Maillage//Tournées//FR")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name if van is None else f"{name} – {problem.vans[van].name}")
+    cal.add("x-wr-timezone", schedule.TIMEZONE)
+    stamp = datetime.now().astimezone()
+    for t in plan.tours:
+        if van is not None and t.van != van:
+            continue
+        for v in t.visits:
+            s = problem.stops[v.stop]
+            e = Event()
+            e.add("uid", f"{t.day.isoformat()}-{problem.vans[t.van].name}-{s.id}-{v.occurrence}"
+                         "@maillage")
+            e.add("dtstamp", stamp)
+            e.add("dtstart", visit_datetimes(t.day, v.start))
+            e.add("dtend", visit_datetimes(t.day, v.end))
+            e.add("summary", f"Atelier numérique mobile – {s.name}")
+            e.add("location", s.address or s.name)
+            e.add("geo", (s.lat, s.lon))
+            e.add("description", f"Camion {problem.vans[t.van].name}, arrêt n° {v.seq} de la "
+                                 f"journée. Arrivée prévue {fmt_time(v.arrival)}.")
+            cal.add_component(e)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def day_sheet_html(plan: Plan, problem: Problem, van: int, day: date) -> str:
+    """A printable HTML sheet of one van's day: stops, times, addresses (all text escaped)."""
+    tour = next((t for t in plan.tours if t.van == van and t.day == day), None)
+    vname = html.escape(problem.vans[van].name)
+    title = f"Tournée du camion {vname} – {schedule.WEEKDAY_NAMES[day.weekday()]} {day:%d/%m/%Y}"
+    rows = []
+    if tour is not None:
+        rows.append(f"<tr><td></td><td>Départ du dépôt</td><td></td><td>{fmt_time(tour.leave)}"
+                    "</td><td></td><td></td></tr>")
+        for v in tour.visits:
+            s = problem.stops[v.stop]
+            rows.append(
+                f"<tr><td>{v.seq}</td><td>{html.escape(s.name)}</td>"
+                f"<td>{html.escape(s.address or f'{s.lat:.5f}, {s.lon:.5f}')}</td>"
+                f"<td>{fmt_time(v.arrival)}</td><td>{fmt_time(v.start)}</td>"
+                f"<td>{fmt_time(v.end)}</td></tr>")
+        rows.append(f"<tr><td></td><td>Retour au dépôt</td><td></td><td>{fmt_time(tour.back)}"
+                    "</td><td></td><td></td></tr>")
+    lunch = (f"<p>Pause déjeuner : {fmt_time(tour.lunch)} "
+             f"({problem.vans[van].lunch // 60} min).</p>"
+             if tour is not None and tour.lunch is not None else "")
+    drive = (f"<p>Conduite prévue : {tour.drive_s / 60:.0f} min.</p>" if tour else
+             "<p>Aucune visite ce jour.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #888;padding:.4em;text-align:left}}@media print{{body{{margin:0}}}}
+</style></head><body>
+<h1>{title}</h1>
+<table><thead><tr><th>N°</th><th>Arrêt</th><th>Adresse</th><th>Arrivée</th><th>Début atelier</th>
+<th>Fin atelier</th></tr></thead><tbody>
+{''.join(rows)}
+</tbody></table>
+{lunch}{drive}
+<p>Présents (à remplir) : ______ dont 65 ans et plus : ______</p>
+</body></html>
+"""

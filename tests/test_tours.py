@@ -1,0 +1,223 @@
+"""Van tours: every visit checked against its window, the van's hours and the matrix.
+
+Matrices are small synthetic ones built here (asymmetric, with a one-way
+detour); the checker recomputes every arrival from the matrix independently of
+:mod:`analysis.tours`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from analysis import schedule, tours
+from analysis.schedule import Period, parse_windows
+from analysis.tours import Pin, Problem, Stop, Travel, Van
+
+START = date(2026, 5, 4)  # a Monday; 8, 14, 22 and 25 May are holidays in Martinique
+BLOCK = {"hebdomadaire": 7, "bimensuelle": 14, "mensuelle": 28}
+
+
+def _matrix(n: int, seed: int = 1) -> np.ndarray:
+    """Drive seconds between n random points at 40 km/h, 15 % slower one way."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 35_000, (n, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 1.3 / (40 / 3.6)
+    d = d * np.where(np.triu(np.ones((n, n)), 1) > 0, 1.15, 1.0)
+    return d + rng.uniform(0, 59, (n, n)) * (d > 0)
+
+
+def _problem(n_stops: int = 12, weeks: int = 2) -> tuple[Problem, Travel]:
+    vans = [Van("Nord", (0, 0)), Van("Sud", (0, 0), start=7 * 3600 + 1800, end=16 * 3600,
+                                      lunch_earliest=11 * 3600 + 1800, lunch=2700)]
+    freqs = ["hebdomadaire", "bimensuelle", "mensuelle"]
+    stops = [Stop(f"Arrêt {i}", 0, 0, freqs[i % 3], (60 + 15 * (i % 4)) * 60)
+             for i in range(n_stops)]
+    stops[1] = Stop("Marché", 0, 0, "hebdomadaire", 7200, parse_windows("sam 06:30-12:00; "
+                                                                         "mer 08:00-11:30"))
+    stops[2] = Stop("Après-midi", 0, 0, "bimensuelle", 5400, parse_windows("lun-ven 14:00-17:00"))
+    stops[3] = Stop("Deux créneaux", 0, 0, "hebdomadaire", 3600,
+                    parse_windows("mar,jeu 08:00-09:30; mar,jeu 15:00-16:30"))
+    period = Period.with_holidays(START, weeks, workdays=(0, 1, 2, 3, 4, 5))
+    n = len(vans) + n_stops
+    return Problem(stops, vans, period), Travel(_matrix(n), np.zeros(n), np.ones(n, bool))
+
+
+def check_plan(problem: Problem, tr: Travel, plan: tours.Plan) -> int:
+    """Assert every rule on every tour; return the number of visits checked."""
+    n_vans = len(problem.vans)
+    sec = tr.seconds
+    seen = set()
+    for t in plan.tours:
+        van = problem.vans[t.van]
+        assert t.day.weekday() in problem.period.workdays
+        assert t.day not in problem.period.closed, f"visite un jour férié : {t.day}"
+        assert problem.period.start <= t.day <= problem.period.last
+        assert van.start <= t.leave and t.back <= van.end, "hors des horaires du camion"
+        gaps = []  # (free from, free until, drive seconds) of each leg
+        prev, free = t.van, t.leave
+        for v in t.visits:
+            s = problem.stops[v.stop]
+            assert v.end - v.start == s.duration
+            wins = [w for w in s.windows if w.weekday == t.day.weekday()] if s.windows else [
+                schedule.Window(t.day.weekday(), 0, 86400)]
+            assert any(w.start <= v.start and v.end <= w.end for w in wins), (
+                f"{s.name} hors fenêtre : {v.start}-{v.end} le {t.day}")
+            gaps.append((free, v.start, sec[prev, n_vans + v.stop]))
+            prev, free = n_vans + v.stop, v.end
+            key = (v.stop, v.occurrence)
+            assert key not in seen, f"visite en double : {key}"
+            seen.add(key)
+            first = problem.period.start + timedelta(days=BLOCK[s.frequency] * v.occurrence)
+            pin = problem.pins.get(key)
+            if pin is None:
+                assert first <= t.day < first + timedelta(days=BLOCK[s.frequency])
+            else:
+                assert t.day == pin.day
+        gaps.append((free, t.back, sec[prev, t.van]))
+        lunch_leg = None
+        if t.lunch is not None:
+            lo, hi = t.lunch, t.lunch + van.lunch
+            assert van.lunch_earliest <= t.lunch <= van.lunch_latest, "pause hors créneau"
+            for v in t.visits:
+                assert hi <= v.start or lo >= v.end, "pause pendant un atelier"
+            lunch_leg = next((k for k, (a, b, _) in enumerate(gaps) if a <= lo and hi <= b), None)
+            assert lunch_leg is not None or hi <= t.leave or lo >= t.back, "pause à cheval"
+        for k, (a, b, drive) in enumerate(gaps):
+            need = drive + (van.lunch if k == lunch_leg else 0)
+            assert b - a >= need - 1e-6, f"trajet trop court : {b - a} < {need}"
+    assert len(seen) == len(plan.visits)
+    return len(seen)
+
+
+def _required(problem: Problem) -> int:
+    days = problem.period.n_days
+    return sum(math.ceil(days / BLOCK[s.frequency]) for s in problem.stops)
+
+
+def test_every_visit_respects_windows_hours_and_matrix():
+    problem, tr = _problem()
+    plan = tours.solve(problem, tr, time_limit=2)
+    n = check_plan(problem, tr, plan)
+    assert n > 0
+    assert n + len(plan.unserved) == _required(problem), "visite perdue sans explication"
+    # the drive time reported is the matrix's along each tour
+    for t in plan.tours:
+        chain = [t.van] + [len(problem.vans) + v.stop for v in t.visits] + [t.van]
+        assert t.drive_s == pytest.approx(sum(tr.seconds[a, b] for a, b in zip(
+            chain[:-1], chain[1:], strict=True)))
+
+
+def test_baseline_follows_the_same_rules_and_costs_no_less():
+    problem, tr = _problem()
+    greedy = tours.nearest_neighbour(problem, tr)
+    check_plan(problem, tr, greedy)
+    assert len(greedy.visits) + len(greedy.unserved) == _required(problem)
+    best = tours.solve(problem, tr, time_limit=2)
+    # the solver serves at least as many visits, and when it serves as many, drives no more
+    assert len(best.visits) >= len(greedy.visits)
+    if len(best.visits) == len(greedy.visits):
+        assert best.drive_s <= greedy.drive_s + 1
+
+
+def test_impossible_stops_are_reported_with_their_reason():
+    problem, tr = _problem(n_stops=8, weeks=1)
+    n_vans = len(problem.vans)
+    stops = problem.stops + [
+        Stop("Fenêtre trop courte", 0, 0, "hebdomadaire", 7200, parse_windows("lun 08:00-09:00")),
+        Stop("Trop loin", 0, 0, "hebdomadaire", 3600),
+        Stop("En mer", 0, 0, "hebdomadaire", 3600),
+        Stop("Dimanche seulement", 0, 0, "hebdomadaire", 3600, parse_windows("dim 09:00-12:00")),
+    ]
+    n = n_vans + len(stops)
+    sec = np.full((n, n), 600.0)
+    sec[: tr.seconds.shape[0], : tr.seconds.shape[1]] = tr.seconds
+    far = n_vans + len(stops) - 3
+    sec[far, :] = sec[:, far] = 5 * 3600.0  # 5 h each way: no room for a workshop
+    np.fill_diagonal(sec, 0)
+    snapped = np.ones(n, bool)
+    snapped[far + 1] = False
+    dist = np.where(snapped, 5.0, 2400.0)
+    problem = Problem(stops, problem.vans, problem.period)
+    tr = Travel(sec, dist, snapped, 500.0)
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    reasons = {u.name: u.reason for u in plan.unserved}
+    assert reasons["Fenêtre trop courte"] == tours.R_WINDOW
+    assert reasons["Trop loin"] == tours.R_ALONE
+    assert reasons["En mer"] == tours.R_SNAP
+    assert reasons["Dimanche seulement"] == tours.R_NO_DAY
+    assert all(u.message for u in plan.unserved)
+
+
+def test_capacity_of_the_period_is_reported():
+    vans = [Van("Seul", (0, 0), lunch=0)]
+    stops = [Stop(f"S{i}", 0, 0, "hebdomadaire", 3 * 3600) for i in range(8)]
+    period = Period(START + timedelta(days=21), 1, (0, 1))  # two open days
+    problem = Problem(stops, vans, period)
+    n = 1 + len(stops)
+    tr = Travel(np.where(np.eye(n) > 0, 0.0, 900.0), np.zeros(n), np.ones(n, bool))
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    assert len(plan.visits) + len(plan.unserved) == len(stops)
+    assert plan.unserved and {u.reason for u in plan.unserved} == {tours.R_CAPACITY}
+
+
+def test_pinned_visit_lands_on_its_day_and_closed_pin_is_explained():
+    problem, tr = _problem(n_stops=6, weeks=2)
+    day = START + timedelta(days=9)  # Wednesday of week 2
+    holiday = date(2026, 5, 14)
+    problem.pins = {(0, 1): Pin(day, 1), (4, 0): Pin(holiday)}
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    pinned = [(v.day, v.van) for v in plan.visits if (v.stop, v.occurrence) == (0, 1)]
+    assert pinned == [(day, 1)]
+    assert [u.reason for u in plan.unserved if (u.stop, u.occurrence) == (4, 0)] == [
+        tours.R_PIN]
+
+
+def test_holidays_of_martinique_include_abolition_day():
+    days = schedule.holidays_972(date(2026, 1, 1), date(2026, 12, 31))
+    assert date(2026, 5, 22) in days
+    assert date(2026, 5, 22) not in Period.with_holidays(date(2026, 5, 18), 1).days()
+
+
+def test_windows_parse_and_refuse():
+    ws = parse_windows("sam 07:00-12:00; lun-mer 14h00-17h30")
+    assert {w.weekday for w in ws} == {5, 0, 1, 2}
+    assert all(w.end > w.start for w in ws)
+    for bad in ("sam 12:00-07:00", "xyz 08:00-09:00", "8-9"):
+        with pytest.raises(schedule.ScheduleError):
+            parse_windows(bad)
+
+
+def test_plan_round_trips_through_json():
+    problem, tr = _problem(n_stops=5, weeks=1)
+    plan = tours.solve(problem, tr, time_limit=1)
+    again = tours.Plan.from_dict(plan.to_dict())
+    assert again.to_dict()["tours"] == plan.to_dict()["tours"]
+    assert len(again.unserved) == len(plan.unserved)
+
+
+def test_upcoming_visits_of_a_stop_and_near_a_point():
+    import pandas as pd
+
+    from analysis.tours import visit_datetimes
+
+    rows = []
+    for k, (name, lon, lat) in enumerate([("Bourg", -61.0, 14.6), ("Loin", -60.85, 14.8)]):
+        for w in range(3):
+            day = START + timedelta(days=7 * w + k)
+            rows.append({"stop_key": name, "stop_name": name, "lon": lon, "lat": lat,
+                         "starts_at": visit_datetimes(day, 9 * 3600),
+                         "ends_at": visit_datetimes(day, 11 * 3600)})
+    df = pd.DataFrame(rows)
+    after = visit_datetimes(START + timedelta(days=3), 0)
+    mine = tours.upcoming(df, after, stop_key="Bourg")
+    assert list(mine["stop_key"].unique()) == ["Bourg"] and len(mine) == 2
+    assert (mine["starts_at"] >= pd.Timestamp(after)).all()
+    near = tours.upcoming(df, after, near=(-61.001, 14.601), radius_m=2000)
+    assert set(near["stop_key"]) == {"Bourg"} and (near["distance_m"] < 2000).all()
