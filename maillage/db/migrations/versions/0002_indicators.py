@@ -42,10 +42,12 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('pk'),
-    sa.UniqueConstraint('indicator', 'period', 'code_insee', 'place_id', 'dimension', name='uq_indicator_values_key')
+    sa.UniqueConstraint('indicator', 'period', 'code_insee', 'place_id', 'dimension',
+                        name='uq_indicator_values_key')
     )
     with op.batch_alter_table('indicator_values', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_indicator_values_indicator'), ['indicator'], unique=False)
+        batch_op.create_index(batch_op.f('ix_indicator_values_indicator'), ['indicator'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_indicator_values_period'), ['period'], unique=False)
 
 

@@ -1,0 +1,349 @@
+"""Reads and writes of the indicators in the database, and the figures other parts supply.
+
+Recorded figures live in ``indicator_values`` (long format) and targets in
+``indicator_targets``. Two indicators are read from elsewhere, never stored twice:
+« lieux labellisés » from the registry of places (its label statuses and history), and
+the mobile workshops from the van tours' visits when that table exists (added to the
+figures typed by hand). Every write runs in one transaction (all or nothing) and needs
+a Fédération account (:data:`maillage.auth.EDITOR_ROLES`).
+
+For pages and commands::
+
+    from maillage.indicators import store
+    df = store.frame()          # every figure, long format (analysis.indicators.COLUMNS)
+    targets = store.targets()   # indicator, year, scope, value
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, inspect, select, text
+from sqlalchemy.orm import Session
+
+from analysis import indicators as ind
+from maillage import db
+from maillage.auth import EDITOR_ROLES, Actor, AuthError
+from maillage.db.models import LabelEvent, Place
+from maillage.indicators import csvio
+from maillage.indicators.models import Measurement, Target
+from maillage.registry.errors import ConflictError, ValidationError
+from maillage.settings import Settings
+
+#: Source written on figures typed in the form.
+SOURCE_FORM = "saisie"
+#: Sources of the figures read from other parts of Maillage.
+SOURCE_REGISTRY = "registre des lieux"
+SOURCE_TOURS = "tournées"
+#: Columns of :func:`recorded` (the long format plus who, when and where from).
+RECORD_COLUMNS = [*ind.COLUMNS, "source", "recorded_by", "recorded_at", "version"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_federation(actor: Actor | None) -> Actor:
+    """The actor if they may record indicators; else a French refusal."""
+    if actor is None:
+        raise AuthError("Connectez-vous avec un compte de la Fédération pour saisir des "
+                        "indicateurs : la consultation est publique, la saisie ne l'est pas.")
+    if actor.role not in EDITOR_ROLES:
+        raise AuthError(f"Le compte « {actor.username} » ne peut pas saisir d'indicateurs "
+                        "(réservé à la Fédération).")
+    return actor
+
+
+# --------------------------------------------------------------------------- context
+
+
+def commune_names(s: Settings | None = None) -> dict[str, str]:
+    """INSEE code → name of the 34 communes."""
+    from geo import communes
+
+    c = communes.load(s)
+    return dict(zip(c["code_insee"], c["nom"], strict=True))
+
+
+def place_communes(s: Settings | None = None) -> dict[str, str]:
+    """Place id → INSEE code (``""`` when unknown) of every place of the registry."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        return {pid: code or "" for pid, code in session.execute(
+            select(Place.id, Place.code_insee))}
+
+
+def labelled_places(s: Settings | None = None) -> dict[str, tuple[str, str]]:
+    """Place id → (INSEE code, name) of the labelled places (for templates and forms)."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        return {pid: (code or "", nom) for pid, code, nom in session.execute(
+            select(Place.id, Place.code_insee, Place.nom)
+            .where(Place.label_status == "labellisé").order_by(Place.nom))}
+
+
+def context(s: Settings | None = None, today: date | None = None) -> csvio.Context:
+    """What imports and forms are checked against (communes, registry places, today)."""
+    return csvio.Context(commune_names(s), place_communes(s), today or date.today())
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _upsert(session: Session, records: list[csvio.Record], source: str, by: str
+            ) -> dict[str, int]:
+    keys = {r.indicator for r in records}
+    existing = {
+        (m.indicator, m.period, m.code_insee, m.place_id, m.dimension): m
+        for m in session.scalars(select(Measurement).where(Measurement.indicator.in_(keys)))
+    }
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    now = _now()
+    for r in records:
+        m = existing.get(r.key)
+        if m is None:
+            session.add(Measurement(indicator=r.indicator, period=r.period,
+                                    code_insee=r.code_insee, place_id=r.place_id,
+                                    dimension=r.dimension, value=r.value, source=source,
+                                    recorded_by=by, recorded_at=now, version=1))
+            counts["added"] += 1
+        elif m.value == r.value:
+            counts["unchanged"] += 1
+        else:
+            m.value, m.source, m.recorded_by, m.recorded_at = r.value, source, by, now
+            m.version += 1
+            counts["updated"] += 1
+    return counts
+
+
+def import_csv(actor: Actor | None, data: bytes, filename: str = "fichier.csv",
+               s: Settings | None = None, today: date | None = None) -> dict[str, Any]:
+    """Import a file in the indicators' format: every row or none.
+
+    A figure already stored for the same indicator, month, commune, place and
+    dimension is replaced (re-importing a corrected file is safe).
+    """
+    actor = require_federation(actor)
+    records = csvio.parse(data, context(s, today))
+    with db.write_session(s) as session:
+        counts = _upsert(session, records, f"import {filename}"[:200], actor.username)
+    return {"rows": len(records), **counts}
+
+
+def save(actor: Actor | None, row: dict[str, str], expected_version: int | None,
+         s: Settings | None = None, today: date | None = None) -> int:
+    """Record one figure typed in the form (strings, as in a CSV row); return its version.
+
+    ``expected_version`` is the version the form showed (None: there was no figure).
+    If someone saved the same figure in between, the save is refused.
+    """
+    actor = require_federation(actor)
+    rec = csvio.check([{**row, "_line": "1"}], context(s, today))[0]
+    with db.write_session(s) as session:
+        current = session.scalar(select(Measurement).where(*_key_filter(rec.key)))
+        found = None if current is None else current.version
+        if found != expected_version:
+            who = current.recorded_by if current is not None else "quelqu'un"
+            raise ConflictError(f"Ce chiffre a été modifié par {who} depuis que vous avez "
+                                "ouvert le formulaire : rechargez la page et vérifiez-le.")
+        _upsert(session, [rec], SOURCE_FORM, actor.username)
+        session.flush()
+        return session.scalar(select(Measurement.version).where(*_key_filter(rec.key)))
+
+
+def _key_filter(key: tuple) -> list:
+    indicator, period, code, place, dim = key
+    return [Measurement.indicator == indicator, Measurement.period == period,
+            Measurement.code_insee == code, Measurement.place_id == place,
+            Measurement.dimension == dim]
+
+
+def current_value(key: tuple, s: Settings | None = None) -> tuple[float, int] | None:
+    """The stored value and version of one figure (None when absent)."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        m = session.scalar(select(Measurement).where(*_key_filter(key)))
+        return None if m is None else (m.value, m.version)
+
+
+def delete_value(actor: Actor | None, key: tuple, expected_version: int,
+                 s: Settings | None = None) -> None:
+    """Remove one figure (refused if it changed since it was shown)."""
+    require_federation(actor)
+    with db.write_session(s) as session:
+        n = session.execute(delete(Measurement).where(
+            *_key_filter(key), Measurement.version == expected_version)).rowcount
+        if n != 1:
+            raise ConflictError("Ce chiffre a changé ou a été supprimé entre-temps : "
+                                "rechargez la page.")
+
+
+def set_target(actor: Actor | None, key: str, year: int, value: float, scope: str = "",
+               s: Settings | None = None) -> dict[str, Any]:
+    """Set the target of indicator ``key`` for ``year`` (Martinique, or one EPCI)."""
+    actor = require_federation(actor)
+    problems: list[tuple[int | None, str]] = []
+    if key not in ind.INDICATORS:
+        problems.append((None, f"indicateur « {key} » inconnu"))
+    if not 2000 <= year <= 2100:
+        problems.append((None, f"année {year} hors de 2000–2100"))
+    if not (value >= 0 and value < 1e9):
+        problems.append((None, f"objectif {value} : un nombre positif est attendu"))
+    if scope:
+        from geo import communes
+
+        epcis = set(communes.load(s)["epci_court"])
+        if scope not in epcis:
+            problems.append((None, f"EPCI « {scope} » inconnu ({', '.join(sorted(epcis))})"))
+    if problems:
+        raise ValidationError(problems, what="L'objectif")
+    db.migrate(s)
+    with db.write_session(s) as session:
+        t = session.scalar(select(Target).where(Target.indicator == key, Target.year == year,
+                                                Target.scope == scope))
+        if t is None:
+            session.add(Target(indicator=key, year=year, scope=scope, value=float(value),
+                               set_by=actor.username, set_at=_now(), version=1))
+        else:
+            t.value, t.set_by, t.set_at, t.version = float(value), actor.username, _now(), \
+                t.version + 1
+    return {"indicator": key, "year": year, "scope": scope, "value": float(value)}
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def recorded(s: Settings | None = None) -> pd.DataFrame:
+    """Every figure typed or imported (:data:`RECORD_COLUMNS`)."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        rows = session.execute(select(
+            Measurement.indicator, Measurement.period, Measurement.code_insee,
+            Measurement.place_id, Measurement.dimension, Measurement.value,
+            Measurement.source, Measurement.recorded_by, Measurement.recorded_at,
+            Measurement.version)).all()
+    df = pd.DataFrame([tuple(r) for r in rows], columns=RECORD_COLUMNS)
+    return ind.normalise(df)
+
+
+def from_registry(s: Settings | None = None, today: date | None = None) -> pd.DataFrame:
+    """« Lieux labellisés » computed from the registry's statuses and label history."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        places = pd.DataFrame(
+            [tuple(r) for r in session.execute(select(
+                Place.id, Place.code_insee, Place.label_status, Place.labelled_on,
+                Place.label_since, Place.created_at))],
+            columns=["place_id", "code_insee", "label_status", "labelled_on", "label_since",
+                     "created_at"])
+        events = pd.DataFrame(
+            [tuple(r) for r in session.execute(
+                select(Place.id, LabelEvent.at, LabelEvent.to_status)
+                .join(LabelEvent, LabelEvent.place_pk == Place.pk).order_by(LabelEvent.pk))],
+            columns=["place_id", "at", "to_status"])
+    since = places["labelled_on"].fillna(places["label_since"])
+    places["since"] = since.fillna(places["created_at"].map(
+        lambda d: d.date() if isinstance(d, datetime) else d))
+    places["code_insee"] = places["code_insee"].fillna("")
+    out = ind.labelled_series(places, events, today)
+    out["source"] = SOURCE_REGISTRY
+    return out
+
+
+#: Where the van tours (#7) keep their visits: table, and the columns read from it.
+VISITS_TABLE = "tour_visits"
+VISITS_COLUMNS = {"date": "visit_date", "place": "place_id", "commune": "code_insee",
+                  "people": "attendance", "seniors": "attendance_seniors",
+                  "held": "status"}
+#: Status values of a visit that count as a workshop held.
+VISIT_HELD = ("réalisée", "tenue", "done", "held")
+
+
+def from_tours(s: Settings | None = None) -> pd.DataFrame:
+    """Workshops held and attendance from the van tours' visits, by month and stop.
+
+    Returns an empty table while the tours' visits table does not exist.
+    """
+    db.migrate(s)
+    eng = db.engine(s)
+    cols = VISITS_COLUMNS
+    names = inspect(eng).get_table_names()
+    if VISITS_TABLE not in names:
+        return ind.empty()
+    present = {c["name"] for c in inspect(eng).get_columns(VISITS_TABLE)}
+    needed = {cols["date"], cols["people"]}
+    if not needed <= present:
+        return ind.empty()
+    pick = [c for c in cols.values() if c in present]
+    with db.read_session(s) as session:
+        visits = pd.DataFrame([tuple(r) for r in session.execute(text(
+            "SELECT " + ", ".join(f'"{c}"' for c in pick) + f' FROM "{VISITS_TABLE}"'))],
+            columns=pick)
+    return visits_to_rows(visits, place_communes(s))
+
+
+def visits_to_rows(visits: pd.DataFrame, places: dict[str, str]) -> pd.DataFrame:
+    """Long-format rows (workshops held, attendance, seniors) from a table of visits."""
+    c = VISITS_COLUMNS
+    if visits.empty:
+        return ind.empty()
+    v = visits.copy()
+    if c["held"] in v:
+        v = v[v[c["held"]].astype(str).str.lower().isin(VISIT_HELD)]
+    v["period"] = pd.to_datetime(v[c["date"]]).dt.to_period("M").dt.to_timestamp()
+    v["place_id"] = v[c["place"]].fillna("").astype(str) if c["place"] in v else ""
+    code = v[c["commune"]].fillna("").astype(str) if c["commune"] in v else ""
+    v["code_insee"] = code
+    v.loc[v["code_insee"] == "", "code_insee"] = v["place_id"].map(places).fillna("")
+    v["dimension"] = ""
+    keys = ["period", "code_insee", "place_id", "dimension"]
+    v["_held"] = 1.0
+    v["_people"] = pd.to_numeric(v[c["people"]], errors="coerce").fillna(0.0)
+    v["_seniors"] = (pd.to_numeric(v[c["seniors"]], errors="coerce").fillna(0.0)
+                     if c["seniors"] in v else 0.0)
+    g = v.groupby(keys, as_index=False)[["_held", "_people", "_seniors"]].sum()
+    parts = []
+    for key, col in (("workshops_held", "_held"), ("workshop_attendance", "_people"),
+                     ("workshop_attendance_seniors", "_seniors")):
+        part = g[keys].copy()
+        part["indicator"], part["value"] = key, g[col]
+        parts.append(part)
+    out = ind.normalise(pd.concat(parts, ignore_index=True))
+    out["source"] = SOURCE_TOURS
+    return out
+
+
+def frame(s: Settings | None = None, today: date | None = None) -> pd.DataFrame:
+    """Every figure: recorded, computed from the registry and read from the tours."""
+    parts = [recorded(s), from_registry(s, today), from_tours(s)]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return ind.empty().assign(source="")
+    return pd.concat(parts, ignore_index=True)
+
+
+def targets(s: Settings | None = None) -> pd.DataFrame:
+    """Every target: ``indicator, year, scope, value, set_by, set_at``."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        rows = session.execute(select(Target.indicator, Target.year, Target.scope,
+                                      Target.value, Target.set_by, Target.set_at)).all()
+    return pd.DataFrame([tuple(r) for r in rows],
+                        columns=["indicator", "year", "scope", "value", "set_by", "set_at"])
+
+
+def export_csv(s: Settings | None = None, computed: bool = False) -> bytes:
+    """The recorded figures as CSV (with ``computed``: also registry and tours figures)."""
+    df = frame(s) if computed else recorded(s)
+    return csvio.export(df, commune_names(s))
+
+
+def dump(s: Settings | None = None) -> dict[str, list[tuple]]:
+    """Every row of the indicator tables (to compare the store before and after)."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        return {t: sorted(map(tuple, session.execute(text(f'SELECT * FROM "{t}"')).all()),
+                          key=repr)
+                for t in (Measurement.__tablename__, Target.__tablename__)}
