@@ -69,6 +69,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Couches", build_layers),
     ("Cartes hors ligne", install_assets),
     ("Registre des lieux", registry_initial.step),
+    ("Réseau routier", lambda s, report: __import__("analysis.graph").graph.build_all(s, report)),
 ]
 
 

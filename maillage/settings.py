@@ -44,8 +44,8 @@ DRIVE_SPEEDS_KMH: dict[str, float] = {
     "track": 12.0,
     "road": 25.0,
     # Classes of the offline road mirror (no maxspeed there).
-    "highway": 70.0,
-    "major": 48.0,
+    "highway": 65.0,
+    "major": 46.0,
     "minor": 27.0,
 }
 

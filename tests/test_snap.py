@@ -41,7 +41,7 @@ def test_projection_is_exact_and_fraction_matches_geometry(tiny):
 
 def test_far_points_are_flagged_not_dropped(tiny):
     a = snap.to_xy([[LON0, LAT0]])[0]
-    pts = np.array([a + [0, -30.0], a + [0, -800.0]])
+    pts = np.array([a + np.array([0, -30.0]), a + np.array([0, -800.0])])
     s = snap.snap(tiny, pts, max_snap_m=500)
     assert list(s.ok) == [True, False]
     assert s.dist[1] == pytest.approx(800, abs=1e-6)
