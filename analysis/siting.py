@@ -1,0 +1,855 @@
+"""Where the mobile workshops should stop: covering models on the demand left uncovered.
+
+A stop *covers* a populated 200 m cell when people of the cell reach it within
+``T`` minutes (walking by default: people come to a van on foot). The demand
+that counts is the weight of the cells **not** already within ``T`` of a fixed
+place; the fixed places therefore count as covering in both models.
+
+* :class:`MaximalCovering` (MCLP): ``p`` stops maximising the weight newly covered.
+* :class:`SetCovering` (LSCP, partial): the fewest stops covering a share of the
+  weight uncovered today.
+
+Each model is built from a coverage matrix (:meth:`from_cost_matrix`, dense
+seconds, or :meth:`from_reach`, sparse) and solved with a solver given as an
+argument (``model.solve(Greedy())``, ``model.solve(Highs(time_limit=30))``), as in
+PySAL spopt. The greedy answer is instant (sparse, vectorised); the MILP answer
+comes from HiGHS within a time limit and is reported honestly: its status is
+``optimal`` only when HiGHS proved it, and always carries the best bound and the
+gap. Every objective reported is recomputed from the chosen stops, never copied
+from the solver.
+
+:func:`reach` computes the sparse matrix of walking (or driving) times from the
+cells to the candidates with the engine of :mod:`analysis.routing`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from analysis import routing
+from analysis.graph import Graph
+from analysis.snap import Snapped
+from geo.errors import MaillageError
+
+#: Weight keys → French label of what is counted.
+WEIGHTS: dict[str, str] = {
+    "population": "habitants",
+    "seniors": "personnes de 65 ans et plus",
+    "age_80p": "personnes de 80 ans et plus",
+    "poor": "ménages pauvres",
+    "fragility": "habitants pondérés par la fragilité numérique",
+}
+#: Weight key → grid column (fragility is population × IRIS score / 100).
+WEIGHT_COLUMNS = {
+    "population": "population", "seniors": "seniors", "age_80p": "age_80p",
+    "poor": "poor_households", "fragility": "fragility_weight",
+}
+_ALIASES = {"people": "population", "habitants": "population", "65+": "seniors",
+            "80+": "age_80p", "80p": "age_80p", "pauvres": "poor", "poor_households": "poor",
+            "fragilite": "fragility", "fragilité": "fragility"}
+
+#: Candidates evaluated per Dijkstra batch in :func:`reach`.
+CHUNK = 128
+#: Gains below this are treated as zero (float residue of the greedy updates).
+EPS = 1e-9
+
+#: Status codes → French wording shown to planners.
+STATUS_FR = {
+    "optimal": "optimale (prouvée par le solveur)",
+    "time_limit": "limite de temps atteinte : meilleure solution trouvée, optimalité non prouvée",
+    "heuristic": "heuristique gloutonne : sans preuve d'optimalité",
+    "interrupted": "interrompue : meilleure solution trouvée, optimalité non prouvée",
+    "infeasible": "impossible",
+    "unknown": "état inconnu du solveur",
+}
+
+
+class SitingError(MaillageError):
+    """A siting request that cannot be answered (bad parameter, unreachable share)."""
+
+
+# --------------------------------------------------------------------------- demand
+
+
+def pct(share: float, decimals: int = 0) -> str:
+    """A share as a French percentage (``0.805`` → ``80,5 %``)."""
+    return f"{100 * share:.{decimals}f}".replace(".", ",") + "\u202f%"
+
+
+def parse_weight(text: str | dict[str, float]) -> dict[str, float]:
+    """``"seniors"`` or ``"seniors=2,poor=1"`` (a weighted mix) → {key: coefficient}."""
+    if isinstance(text, dict):
+        items = list(text.items())
+    else:
+        items = []
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, _, coef = part.partition("=")
+            try:
+                items.append((key.strip(), float(coef) if coef else 1.0))
+            except ValueError:
+                raise SitingError(f"Coefficient illisible dans « {part} » : écrivez par exemple "
+                                  "seniors=2,poor=1.") from None
+    mix: dict[str, float] = {}
+    for key, coef in items:
+        key = _ALIASES.get(key.lower(), key.lower())
+        if key not in WEIGHTS:
+            raise SitingError(f"Pondération inconnue : « {key} ». Choisissez parmi "
+                              f"{', '.join(WEIGHTS)} (ou un mélange, ex. seniors=2,poor=1).")
+        if not np.isfinite(coef) or coef < 0:
+            raise SitingError(f"Le coefficient de « {key} » doit être un nombre positif.")
+        mix[key] = mix.get(key, 0.0) + float(coef)
+    if not mix or sum(mix.values()) <= 0:
+        raise SitingError("Pondération vide : choisissez au moins un critère (ex. seniors).")
+    return mix
+
+
+def weight_label(mix: dict[str, float]) -> str:
+    """French description of a weight or a mix."""
+    if len(mix) == 1 and next(iter(mix.values())) == 1.0:
+        return WEIGHTS[next(iter(mix))]
+    return " + ".join(f"{c:g} × {WEIGHTS[k]}" for k, c in mix.items())
+
+
+def demand(dem: pd.DataFrame, mix: dict[str, float]) -> np.ndarray:
+    """Weight of every demand row: Σ coefficient × column.
+
+    ``dem`` has the measures of :func:`analysis.coverage.demand` and, for the
+    fragility weight, ``fragility_weight`` (people × IRIS score / 100).
+    """
+    w = np.zeros(len(dem))
+    for key, coef in mix.items():
+        col = WEIGHT_COLUMNS[key]
+        if col not in dem:
+            raise SitingError("La pondération par fragilité demande l'indice de fragilité "
+                              "numérique par carreau.")
+        w += coef * np.nan_to_num(dem[col].to_numpy(dtype=np.float64))
+    return w
+
+
+def resolve_scope(text: str | None, communes: pd.DataFrame) -> list[str] | None:
+    """Commune codes of a scope: ``None``/island, an EPCI (short name or SIREN), or codes.
+
+    Several items may be joined with commas (``97209,97213`` or ``CACEM,Espace Sud``).
+    """
+    if text is None or str(text).strip().lower() in ("", "island", "ile", "île", "martinique",
+                                                     "972"):
+        return None
+    codes: list[str] = []
+    epci = {str(k).lower(): v for k, v in communes.groupby("epci_court")["code_insee"]}
+    siren = dict(list(communes.groupby(communes["epci_siren"].astype(str))["code_insee"]))
+    known = set(communes["code_insee"].astype(str))
+    for item in (x.strip() for x in str(text).split(",")):
+        if not item:
+            continue
+        if item.lower() in epci:
+            codes += list(epci[item.lower()])
+        elif item in siren:
+            codes += list(siren[item])
+        elif item in known:
+            codes.append(item)
+        else:
+            raise SitingError(
+                f"Territoire inconnu : « {item} ». Donnez un EPCI "
+                f"({', '.join(sorted(communes['epci_court'].unique()))}) ou un code INSEE de "
+                "commune (97201 à 97234), éventuellement séparés par des virgules.")
+    return sorted(set(codes))
+
+
+# --------------------------------------------------------------------------- reach
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Sparse travel times from demand cells to candidate stops, up to ``cutoff`` seconds."""
+
+    cand: np.ndarray  # (nnz,) candidate row
+    cell: np.ndarray  # (nnz,) cell column
+    seconds: np.ndarray  # (nnz,) time from the cell to the candidate
+    n_cand: int
+    n_cell: int
+    cutoff: float
+
+    def covering(self, seconds: float) -> sparse.csr_matrix:
+        """Boolean coverage (candidates × cells) within ``seconds`` (≤ the cutoff)."""
+        if seconds > self.cutoff + 1e-9:
+            raise SitingError(f"Seuil de {seconds / 60:.0f} min au-delà des "
+                              f"{self.cutoff / 60:.0f} min calculées.")
+        keep = self.seconds <= seconds
+        return sparse.csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float64), (self.cand[keep], self.cell[keep])),
+            shape=(self.n_cand, self.n_cell))
+
+    @classmethod
+    def from_dense(cls, seconds: np.ndarray, cutoff: float = np.inf) -> Reach:
+        """From a dense (candidates × cells) matrix of seconds, inf = unreachable."""
+        seconds = np.asarray(seconds, dtype=np.float64)
+        i, j = np.nonzero(np.isfinite(seconds) & (seconds <= cutoff))
+        return cls(i, j, seconds[i, j], seconds.shape[0], seconds.shape[1], float(cutoff))
+
+
+def reversed_graph(g: Graph) -> Graph:
+    """The graph with every arc reversed: times *from* it are times *to* the original points."""
+    rev = g.csr_rev
+    rev_len = g.csr_length.T.tocsr()
+    return dataclasses.replace(
+        g, indptr=rev.indptr, indices=rev.indices, weight=rev.data, length=rev_len.data,
+        edge_fwd=g.edge_bwd, edge_bwd=g.edge_fwd,
+    )
+
+
+def reach(g: Graph, candidates: Snapped, cells: Snapped, cutoff: float,
+          access_s: np.ndarray | None = None) -> Reach:
+    """Times from every cell to every candidate within ``cutoff`` seconds, as sparse triplets.
+
+    One bounded Dijkstra per candidate on the reversed graph (batches of :data:`CHUNK`),
+    so one-way streets are followed in the direction people travel. ``access_s`` (the
+    walk from each cell centre to its road, as in :mod:`analysis.coverage`) is added.
+    Cells or candidates whose snap is not ``ok`` reach nothing.
+    """
+    access = np.zeros(len(cells)) if access_s is None else np.asarray(access_s, np.float64)
+    grev = reversed_graph(g)
+    rows, cols, secs = [], [], []
+    ok_c = np.flatnonzero(candidates.ok)
+    ok_t = np.flatnonzero(cells.ok)
+    tgt = cells.take(ok_t)
+    for lo in range(0, len(ok_c), CHUNK):
+        idx = ok_c[lo: lo + CHUNK]
+        t = routing.matrix(grev, candidates.take(idx), tgt, cutoff)
+        t = t + access[ok_t]
+        i, j = np.nonzero(t <= cutoff)
+        rows.append(idx[i])
+        cols.append(ok_t[j])
+        secs.append(t[i, j])
+    return Reach(_cat(rows, np.int64), _cat(cols, np.int64), _cat(secs, np.float64),
+                 len(candidates), len(cells), float(cutoff))
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+# --------------------------------------------------------------------------- solutions
+
+
+@dataclass
+class Solution:
+    """A set of stops and what it is worth.
+
+    ``objective`` is recomputed from ``selected`` (weight newly covered for the MCLP,
+    number of stops for the LSCP); ``bound`` is the best bound known (upper for the
+    MCLP, lower for the LSCP) and ``gap`` the relative distance between them.
+    """
+
+    model: str  # "mclp" or "lscp"
+    method: str  # "greedy" or "highs"
+    selected: np.ndarray  # candidate rows, in the order of their marginal gain
+    gains: np.ndarray  # weight each stop adds after the previous ones
+    covered: float  # weight newly covered by all the stops
+    objective: float
+    bound: float | None
+    gap: float | None
+    status: str
+    seconds: float
+    total: float  # weight uncovered today in the scope
+    coverable: float  # part of it that some candidate can cover
+    solver_objective: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status_fr(self) -> str:
+        return STATUS_FR.get(self.status, self.status)
+
+    @property
+    def share(self) -> float:
+        """Share of today's uncovered weight that the stops cover."""
+        return self.covered / self.total if self.total > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain types, for ``--json``."""
+        return {
+            "model": self.model, "method": self.method, "status": self.status,
+            "status_fr": self.status_fr, "selected": [int(i) for i in self.selected],
+            "gains": [float(g) for g in self.gains], "covered": float(self.covered),
+            "objective": float(self.objective),
+            "bound": None if self.bound is None else float(self.bound),
+            "gap": None if self.gap is None else float(self.gap),
+            "seconds": round(self.seconds, 3), "total": float(self.total),
+            "coverable": float(self.coverable), "share": self.share,
+            "solver_objective": self.solver_objective, **self.info,
+        }
+
+
+def covered_weight(a: sparse.csr_matrix, w: np.ndarray, selected: np.ndarray) -> float:
+    """Weight of the cells covered by at least one of the ``selected`` rows of ``a``."""
+    selected = np.asarray(selected, dtype=np.int64)
+    if not len(selected):
+        return 0.0
+    hit = np.zeros(a.shape[1], dtype=bool)
+    hit[a[selected].indices] = True
+    return float(w[hit].sum())
+
+
+def sequence(a: sparse.csr_matrix, w: np.ndarray,
+             selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``selected`` rows ordered greedily, each with the weight it adds after the previous."""
+    sub = a[np.asarray(selected, dtype=np.int64)]
+    order, gains = _greedy(sub, w, len(selected), target=None)
+    rest = np.setdiff1d(np.arange(len(selected)), order, assume_unique=True)
+    order = np.concatenate([order, rest]).astype(np.int64)
+    gains = np.concatenate([gains, np.zeros(len(rest))])
+    return np.asarray(selected, dtype=np.int64)[order], gains
+
+
+def _greedy(a: sparse.csr_matrix, w: np.ndarray, p: int,
+            target: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Pick rows of ``a`` one by one by largest marginal weight (lowest index on ties).
+
+    Stops after ``p`` rows, when nothing more can be gained, or (``target``) once the
+    covered weight reaches it. Marginal gains are kept up to date with sparse updates:
+    only the candidates sharing a newly covered cell change.
+    """
+    a = a.tocsr()
+    at = a.T.tocsr()
+    rem = np.asarray(w, dtype=np.float64).copy()
+    gains = a @ rem
+    chosen: list[int] = []
+    added: list[float] = []
+    total = 0.0
+    while len(chosen) < p:
+        if target is not None and total >= target - EPS * max(1.0, target):
+            break
+        i = int(np.argmax(gains))
+        if gains[i] <= EPS:
+            break
+        cells = a.indices[a.indptr[i]: a.indptr[i + 1]]
+        new = cells[rem[cells] > 0]
+        gain = float(rem[new].sum())
+        lo, hi = at.indptr[new], at.indptr[new + 1]
+        counts = hi - lo
+        rows = at.indices[_ranges(lo, counts)]
+        gains -= np.bincount(rows, weights=np.repeat(rem[new], counts), minlength=a.shape[0])
+        rem[new] = 0.0
+        gains[i] = 0.0
+        chosen.append(i)
+        added.append(gain)
+        total += gain
+    return np.asarray(chosen, dtype=np.int64), np.asarray(added, dtype=np.float64)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each pair (vectorised)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offs = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + (np.arange(total) - offs)
+
+
+# --------------------------------------------------------------------------- solvers
+
+
+@dataclass(frozen=True)
+class Greedy:
+    """The instant answer: one stop at a time, the one adding the most weight."""
+
+
+@dataclass(frozen=True)
+class Highs:
+    """The MILP answer from HiGHS within ``time_limit`` seconds, warm-started by the greedy one."""
+
+    time_limit: float = 30.0
+    warm_start: bool = True
+    threads: int | None = None
+    verbose: bool = False
+
+
+@dataclass
+class _Reduced:
+    """The MILP-sized problem: useful candidates × classes of identical cells."""
+
+    a: sparse.csc_matrix  # (useful candidates × cell classes)
+    w: np.ndarray  # weight of each class
+    cands: np.ndarray  # original candidate rows
+
+
+def _reduce(a: sparse.csr_matrix, w: np.ndarray) -> _Reduced:
+    """Drop weightless or unreachable cells and useless candidates; merge identical cells.
+
+    Cells reached by exactly the same candidates are one class (weights summed):
+    they are identified by two random projections of their columns.
+    """
+    a = a.tocsc()
+    cols = np.flatnonzero((w > 0) & (np.diff(a.indptr) > 0))
+    sub = a[:, cols].tocsr()
+    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    sub = sub[rows]
+    sub.sort_indices()
+    rng = np.random.default_rng(0)
+    keys = sub.T.tocsr() @ rng.random((sub.shape[0], 2))
+    _, cls, = np.unique(keys, axis=0, return_inverse=True)
+    cls = cls.ravel()
+    first = np.full(cls.max() + 1 if len(cls) else 0, -1, dtype=np.int64)
+    first[cls[::-1]] = np.arange(len(cls))[::-1]
+    wc = np.bincount(cls, weights=w[cols], minlength=len(first))
+    return _Reduced(sub.tocsc()[:, first] if len(first) else sub.tocsc(), wc, rows)
+
+
+def _new_highs():
+    """A HiGHS instance; its start-up banner (printed to fd 1) must not spoil ``--json``."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _highs_run(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
+               matrix: sparse.csc_matrix, row_lower: np.ndarray, row_upper: np.ndarray,
+               maximize: bool, solver: Highs, start: np.ndarray | None) -> dict[str, Any]:
+    """Solve one MILP with HiGHS; return status, values, objective, bound and timing."""
+    import highspy
+
+    h = _new_highs()
+    h.setOptionValue("output_flag", bool(solver.verbose))
+    h.setOptionValue("time_limit", float(solver.time_limit))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    if solver.threads:
+        h.setOptionValue("threads", int(solver.threads))
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(cost)
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = cost.astype(np.float64)
+    lp.col_lower_ = lower.astype(np.float64)
+    lp.col_upper_ = upper.astype(np.float64)
+    lp.row_lower_ = row_lower.astype(np.float64)
+    lp.row_upper_ = row_upper.astype(np.float64)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                       for b in integer]
+    h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = [float(v) for v in start]
+        sol.value_valid = True
+        h.setSolution(sol)
+    t0 = time.perf_counter()
+    h.run()
+    elapsed = time.perf_counter() - t0
+    status = h.getModelStatus()
+    info = h.getInfo()
+    ms = highspy.HighsModelStatus
+    code = {ms.kOptimal: "optimal", ms.kTimeLimit: "time_limit", ms.kInfeasible: "infeasible",
+            ms.kInterrupt: "interrupted"}.get(status, "unknown")
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    values = np.asarray(h.getSolution().col_value) if has_sol else None
+    return {
+        "status": code, "status_highs": h.modelStatusToString(status), "values": values,
+        "objective": float(info.objective_function_value) if has_sol else None,
+        "bound": float(info.mip_dual_bound), "seconds": elapsed,
+        "nodes": int(info.mip_node_count),
+    }
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Covering:
+    """Shared data of the covering models: ``a`` (candidates × cells) and the weights."""
+
+    model = ""
+
+    def __init__(self, a: sparse.csr_matrix, weights: np.ndarray,
+                 covered: np.ndarray | None = None) -> None:
+        w = np.asarray(weights, dtype=np.float64).copy()
+        if a.shape[1] != len(w):
+            raise SitingError("Matrice de couverture et poids de tailles différentes.")
+        if covered is not None:
+            w[np.asarray(covered, dtype=bool)] = 0.0
+        self.a = sparse.csr_matrix(a, dtype=np.float64)
+        self.a.data[:] = 1.0
+        self.w = w
+        self.total = float(w.sum())
+        hit = np.zeros(a.shape[1], dtype=bool)
+        hit[self.a.indices] = True
+        self.coverable = float(w[hit].sum())
+
+    @classmethod
+    def from_cost_matrix(cls, cost: np.ndarray, weights: np.ndarray, max_seconds: float,
+                         covered: np.ndarray | None = None, **kwargs):
+        """From dense seconds (candidates × cells), inf = unreachable."""
+        a = sparse.csr_matrix(np.isfinite(cost) & (np.asarray(cost) <= max_seconds))
+        return cls(a, weights, covered, **kwargs)
+
+    @classmethod
+    def from_reach(cls, r: Reach, weights: np.ndarray, max_seconds: float,
+                   covered: np.ndarray | None = None, **kwargs):
+        """From the sparse :class:`Reach` of the island."""
+        return cls(r.covering(max_seconds), weights, covered, **kwargs)
+
+    def restrict(self, cand_mask: np.ndarray) -> None:
+        """Forbid the candidates outside ``cand_mask`` (their rows emptied)."""
+        keep = sparse.diags(np.asarray(cand_mask, dtype=np.float64))
+        self.a = (keep @ self.a).tocsr()
+        self.a.eliminate_zeros()
+        hit = np.zeros(self.a.shape[1], dtype=bool)
+        hit[self.a.indices] = True
+        self.coverable = float(self.w[hit].sum())
+
+    def evaluate(self, selected: np.ndarray) -> float:
+        """Weight newly covered by ``selected`` (recomputed from the matrix)."""
+        return covered_weight(self.a, self.w, selected)
+
+    def _solution(self, method: str, selected: np.ndarray, t0: float, *, objective_of,
+                  bound: float | None, status: str, solver_objective: float | None = None,
+                  info: dict | None = None) -> Solution:
+        order, gains = sequence(self.a, self.w, selected)
+        covered = self.evaluate(order)
+        obj = objective_of(order, covered)
+        gap = None
+        if bound is not None:
+            gap = abs(bound - obj) / abs(obj) if obj else (0.0 if bound == obj else np.inf)
+        return Solution(self.model, method, order, gains, covered, obj, bound, gap, status,
+                        time.perf_counter() - t0, self.total, self.coverable, solver_objective,
+                        info or {})
+
+    def solve(self, solver: Greedy | Highs) -> Solution:
+        """Solve with ``Greedy()`` or ``Highs(...)``."""
+        if isinstance(solver, Greedy):
+            return self._greedy()
+        if isinstance(solver, Highs):
+            return self._milp(solver)
+        raise TypeError(f"unknown solver {solver!r}")
+
+
+class MaximalCovering(_Covering):
+    """Maximal covering location problem (Church & ReVelle 1974), fixed places already covering.
+
+    Data: candidates ``i ∈ I``, demand cells ``j ∈ J`` with weight ``w_j`` (zero when a
+    fixed place already covers ``j``), ``N_j = {i : t_ij ≤ T}`` the candidates that
+    cover ``j``, and ``p`` the number of stops.
+
+    .. math::
+
+        \\max \\sum_j w_j y_j \\quad \\text{s.t.} \\quad
+        y_j \\le \\sum_{i \\in N_j} x_i \\;\\; \\forall j, \\qquad
+        \\sum_i x_i \\le p, \\qquad x_i \\in \\{0, 1\\}, \\; 0 \\le y_j \\le 1.
+
+    ``y`` may stay continuous: for binary ``x`` an optimum has ``y_j = 1`` exactly
+    when ``j`` is covered. The MILP runs on the reduced problem (useful candidates,
+    cells with identical ``N_j`` merged). Greedy bound: the covered weight is
+    monotone submodular, so ``OPT ≤ f(S) + Σ`` of the ``p`` largest marginal gains
+    left after ``S`` (and ``≤`` all coverable weight).
+    """
+
+    model = "mclp"
+
+    def __init__(self, a: sparse.csr_matrix, weights: np.ndarray,
+                 covered: np.ndarray | None = None, *, p: int = 10) -> None:
+        super().__init__(a, weights, covered)
+        if int(p) < 1:
+            raise SitingError("Le nombre d'arrêts doit être au moins 1.")
+        self.p = int(p)
+
+    def _objective(self, _order, covered: float) -> float:
+        return covered
+
+    def _greedy(self) -> Solution:
+        t0 = time.perf_counter()
+        chosen, _ = _greedy(self.a, self.w, self.p, target=None)
+        covered = self.evaluate(chosen)
+        rem = self.w.copy()
+        hit = np.zeros(len(rem), dtype=bool)
+        if len(chosen):
+            hit[self.a[chosen].indices] = True
+        rem[hit] = 0.0
+        left = np.sort(self.a @ rem)[::-1][: self.p]
+        bound = min(covered + float(left[left > 0].sum()), self.coverable)
+        status = "optimal" if bound <= covered + EPS * max(1.0, covered) else "heuristic"
+        return self._solution("greedy", chosen, t0, objective_of=self._objective,
+                              bound=max(bound, covered), status=status)
+
+    def _milp(self, solver: Highs) -> Solution:
+        t0 = time.perf_counter()
+        red = _reduce(self.a, self.w)
+        n, m = red.a.shape
+        if n == 0:
+            return self._solution("highs", np.zeros(0, dtype=np.int64), t0,
+                                  objective_of=self._objective, bound=0.0, status="optimal")
+        # columns: x (n binaries) then y (m continuous); rows: y_j - Σ x_i ≤ 0, Σ x ≤ p
+        cover = sparse.hstack([-red.a.T.tocsc(), sparse.identity(m, format="csc")])
+        budget = sparse.hstack([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, m))])
+        mat = sparse.vstack([cover, budget]).tocsc()
+        start = None
+        if solver.warm_start:
+            g_sel, _ = _greedy(red.a.tocsr(), red.w, self.p, target=None)
+            x0 = np.zeros(n)
+            x0[g_sel] = 1.0
+            y0 = (red.a.T @ x0 > 0).astype(float)
+            start = np.concatenate([x0, y0])
+        res = _highs_run(
+            cost=np.concatenate([np.zeros(n), red.w]), lower=np.zeros(n + m),
+            upper=np.ones(n + m), integer=np.r_[np.ones(n, bool), np.zeros(m, bool)],
+            matrix=mat, row_lower=np.full(m + 1, -np.inf),
+            row_upper=np.r_[np.zeros(m), float(self.p)], maximize=True, solver=solver,
+            start=start)
+        if res["values"] is None:
+            raise SitingError("Le solveur n'a trouvé aucune solution dans le temps imparti : "
+                              "augmentez la limite de temps.")
+        chosen = red.cands[np.flatnonzero(res["values"][:n] > 0.5)]
+        bound = max(min(res["bound"], self.coverable), self.evaluate(chosen))
+        return self._solution("highs", chosen, t0, objective_of=self._objective, bound=bound,
+                              status=res["status"], solver_objective=res["objective"],
+                              info={"status_highs": res["status_highs"], "nodes": res["nodes"],
+                                    "reduced": [n, m]})
+
+
+class SetCovering(_Covering):
+    """Partial location set covering: the fewest stops covering a share of today's gap.
+
+    Same data as :class:`MaximalCovering`; ``W = Σ_j w_j`` is the weight uncovered
+    today and ``s`` the share to reach.
+
+    .. math::
+
+        \\min \\sum_i x_i \\quad \\text{s.t.} \\quad
+        y_j \\le \\sum_{i \\in N_j} x_i \\;\\; \\forall j, \\qquad
+        \\sum_j w_j y_j \\ge s\\,W, \\qquad x_i \\in \\{0, 1\\}, \\; 0 \\le y_j \\le 1.
+
+    When no set of candidates reaches ``s W`` (some cells are out of reach of every
+    candidate) the request is refused with the largest share possible. Greedy
+    bound: the smallest ``k`` whose ``k`` largest single-stop weights reach ``s W``.
+    """
+
+    model = "lscp"
+
+    def __init__(self, a: sparse.csr_matrix, weights: np.ndarray,
+                 covered: np.ndarray | None = None, *, share: float = 0.8) -> None:
+        super().__init__(a, weights, covered)
+        if not 0 < share <= 1:
+            raise SitingError("La part à couvrir doit être comprise entre 0 et 1 (ex. 0.8).")
+        self.share = float(share)
+        self.target = self.share * self.total
+
+    def _objective(self, order, _covered: float) -> float:
+        return float(len(order))
+
+    def _check(self) -> None:
+        if self.coverable < self.target - EPS * max(1.0, self.target):
+            best = self.coverable / self.total if self.total else 0.0
+            raise SitingError(
+                f"Impossible de couvrir {pct(self.share)} de la demande non couverte : les "
+                f"candidats en atteignent au plus {pct(best, 1)}. Baissez la part, allongez le "
+                "temps de trajet ou ajoutez des candidats.")
+
+    def _lower_bound(self) -> float:
+        single = np.sort(self.a @ self.w)[::-1]
+        k = int(np.searchsorted(np.cumsum(single), self.target - EPS * max(1.0, self.target)))
+        return float(min(k + 1, len(single))) if self.target > 0 else 0.0
+
+    def _greedy(self) -> Solution:
+        t0 = time.perf_counter()
+        self._check()
+        chosen, _ = _greedy(self.a, self.w, self.a.shape[0], target=self.target)
+        bound = self._lower_bound()
+        status = "optimal" if len(chosen) <= bound else "heuristic"
+        return self._solution("greedy", chosen, t0, objective_of=self._objective,
+                              bound=min(bound, float(len(chosen))), status=status)
+
+    def _milp(self, solver: Highs) -> Solution:
+        t0 = time.perf_counter()
+        self._check()
+        if self.target <= 0:
+            return self._solution("highs", np.zeros(0, dtype=np.int64), t0,
+                                  objective_of=self._objective, bound=0.0, status="optimal")
+        red = _reduce(self.a, self.w)
+        n, m = red.a.shape
+        cover = sparse.hstack([-red.a.T.tocsc(), sparse.identity(m, format="csc")])
+        need = sparse.hstack([sparse.csr_matrix((1, n)), sparse.csr_matrix(red.w[None, :])])
+        mat = sparse.vstack([cover, need]).tocsc()
+        start = None
+        if solver.warm_start:
+            g_sel, _ = _greedy(red.a.tocsr(), red.w, n, target=self.target)
+            x0 = np.zeros(n)
+            x0[g_sel] = 1.0
+            y0 = (red.a.T @ x0 > 0).astype(float)
+            start = np.concatenate([x0, y0])
+        # a hair below the target so that float sums of the weights stay feasible
+        target = self.target - EPS * max(1.0, self.target)
+        res = _highs_run(
+            cost=np.r_[np.ones(n), np.zeros(m)], lower=np.zeros(n + m), upper=np.ones(n + m),
+            integer=np.r_[np.ones(n, bool), np.zeros(m, bool)], matrix=mat,
+            row_lower=np.r_[np.full(m, -np.inf), target], row_upper=np.r_[np.zeros(m), np.inf],
+            maximize=False, solver=solver, start=start)
+        if res["values"] is None:
+            raise SitingError("Le solveur n'a trouvé aucune solution dans le temps imparti : "
+                              "augmentez la limite de temps.")
+        chosen = red.cands[np.flatnonzero(res["values"][:n] > 0.5)]
+        bound = float(np.ceil(res["bound"] - 1e-6))
+        bound = min(max(bound, self._lower_bound()), float(len(chosen)))
+        return self._solution("highs", chosen, t0, objective_of=self._objective, bound=bound,
+                              status=res["status"], solver_objective=res["objective"],
+                              info={"status_highs": res["status_highs"], "nodes": res["nodes"],
+                                    "reduced": [n, m]})
+
+
+# --------------------------------------------------------------------------- island instance
+
+
+@dataclass
+class Instance:
+    """One mode's siting data: demand cells, candidates, today's times, candidate reach.
+
+    ``base`` is the coverage engine's :class:`analysis.coverage.Access` for the fixed
+    places; ``reach`` holds the cell → candidate times (access leg included) up to
+    ``reach.cutoff``; ``usable`` marks candidates that are on the mode's network and
+    close enough to the drive network for the van.
+    """
+
+    mode: str
+    dem: pd.DataFrame
+    candidates: pd.DataFrame
+    base: Any  # analysis.coverage.Access
+    reach: Reach
+    usable: np.ndarray
+    cand_snap: Snapped
+
+    def uncovered(self, minutes: float) -> np.ndarray:
+        """Cells not within ``minutes`` of a fixed place today."""
+        return self.base.seconds > minutes * 60.0
+
+    def problem(self, model: str, minutes: float, mix: dict[str, float],
+                scope: list[str] | None = None, *, p: int = 10,
+                share: float = 0.8) -> MaximalCovering | SetCovering:
+        """The ``mclp`` or ``lscp`` model for ``minutes``, weight ``mix`` and ``scope`` codes.
+
+        Demand outside the scope weighs nothing; candidates outside it are not offered.
+        """
+        if not 0 < minutes <= self.reach.cutoff / 60.0 + 1e-9:
+            raise SitingError(f"Temps de trajet invalide : {minutes:g} min (entre 1 et "
+                              f"{self.reach.cutoff / 60:.0f} min).")
+        w = demand(self.dem, mix)
+        cand_ok = self.usable.copy()
+        if scope is not None:
+            w = np.where(self.dem["code_insee"].isin(scope).to_numpy(), w, 0.0)
+            cand_ok &= self.candidates["code_insee"].isin(scope).to_numpy()
+        covered = ~self.uncovered(minutes)
+        if model == "mclp":
+            m: MaximalCovering | SetCovering = MaximalCovering.from_reach(
+                self.reach, w, minutes * 60.0, covered, p=p)
+        elif model == "lscp":
+            m = SetCovering.from_reach(self.reach, w, minutes * 60.0, covered, share=share)
+        else:
+            raise SitingError(f"Modèle inconnu : « {model} » (mclp ou lscp).")
+        m.restrict(cand_ok)
+        return m
+
+    def stops(self, sol: Solution) -> pd.DataFrame:
+        """The chosen stops in order: name, source, commune, position, weight added, snap."""
+        c = self.candidates.iloc[sol.selected]
+        return pd.DataFrame({
+            "rang": np.arange(1, len(sol.selected) + 1),
+            "cand_id": c["cand_id"].to_numpy(),
+            "nom": c["nom"].to_numpy(),
+            "source": c["source"].to_numpy(),
+            "kind": c["kind"].to_numpy(),
+            "code_insee": c["code_insee"].to_numpy(),
+            "lon": c["lon"].to_numpy(),
+            "lat": c["lat"].to_numpy(),
+            "gain": sol.gains,
+            "cumul": np.cumsum(sol.gains),
+            "snap_drive_m": c["snap_m"].to_numpy() if "snap_m" in c else np.nan,
+        })
+
+    def newly_covered(self, sol: Solution, minutes: float) -> np.ndarray:
+        """Cells that the chosen stops bring within ``minutes`` (uncovered today)."""
+        hit = np.zeros(len(self.dem), dtype=bool)
+        if len(sol.selected):
+            hit[self.reach.covering(minutes * 60.0)[sol.selected].indices] = True
+        return hit & self.uncovered(minutes)
+
+
+def prepare(g: Graph, dem: pd.DataFrame, supply_xy: np.ndarray, candidates: pd.DataFrame, *,
+            max_minutes: float, walk_kmh: float, max_snap_m: float) -> Instance:
+    """Today's times (coverage engine) and the candidate reach on graph ``g``.
+
+    ``dem`` comes from :func:`analysis.coverage.demand`; ``candidates`` from
+    :func:`geo.candidates.load` (with ``far`` from :func:`geo.candidates.snap_drive`
+    when known); ``supply_xy`` are the fixed places in EPSG:5490.
+    """
+    from analysis import coverage, snap
+
+    cell_xy = dem[["x", "y"]].to_numpy(dtype=np.float64)
+    cells = coverage.snap_cells(g, cell_xy, walk_kmh)
+    base = coverage.compute(g, cell_xy, supply_xy, walk_kmh=walk_kmh, max_snap_m=max_snap_m,
+                            cells=cells)
+    cand = snap.snap(g, candidates[["x", "y"]].to_numpy(dtype=np.float64), max_snap_m)
+    usable = cand.ok.copy()
+    if "far" in candidates:
+        usable &= ~candidates["far"].to_numpy(dtype=bool)
+    r = reach(g, cand.take(np.arange(len(cand))), cells[0], max_minutes * 60.0, cells[1])
+    # candidates that cannot host the van reach nothing
+    keep = usable[r.cand]
+    r = Reach(r.cand[keep], r.cell[keep], r.seconds[keep], r.n_cand, r.n_cell, r.cutoff)
+    return Instance(g.mode, dem, candidates.reset_index(drop=True), base, r, usable, cand)
+
+
+#: Kind of registry places that count as covering today.
+FIXED_KIND = "lieu fixe"
+
+
+def load_instance(mode: str = "walk", max_minutes: float = 30.0, s=None, *,
+                  places: str = "all", extra: tuple = (), far_m: float | None = None,
+                  ) -> Instance:
+    """Assemble the island instance from the data layers (grid, registry, candidates, graphs).
+
+    Fixed places: the registry's ``lieu fixe`` places (``places="labelled"``: labelled
+    only). Candidates: :func:`geo.candidates.load` plus ``extra`` points, snapped to the
+    drive network and flagged beyond ``far_m`` (default: the ``max_snap_m`` setting).
+    """
+    from analysis import coverage
+    from analysis import graph as graph_mod
+    from geo import candidates as cand_mod
+    from geo import communes as communes_mod
+    from geo import population, supply
+    from maillage import settings as settings_mod
+
+    s = s or settings_mod.get()
+    mode = graph_mod.check_mode(mode)
+    communes = communes_mod.load(s)
+    grid = population.load_grid(s)
+    dem = coverage.demand(grid, communes, "population")
+    frag = population.fragility_by_cell(grid, population.load_ifn(s))
+    dem["fragility_weight"] = coverage.demand(grid, communes, "fragility", frag)["weight"]
+    fixed = supply.select(supply.places(s), places, kinds=[FIXED_KIND])
+    if fixed.empty:
+        raise SitingError("Aucun lieu fixe dans le registre : chargez-le avec « maillage places "
+                          "load-initial » (ou élargissez la sélection des lieux).")
+    cands = cand_mod.load(s, extra=extra, communes=communes)
+    drive = graph_mod.load("drive", s)
+    cands = cand_mod.snap_drive(cands, drive, s.max_snap_m if far_m is None else far_m)
+    g = drive if mode == "drive" else graph_mod.load(mode, s)
+    return prepare(g, dem, supply.to_xy(fixed), cands, max_minutes=max_minutes,
+                   walk_kmh=s.walk_kmh, max_snap_m=s.max_snap_m)
