@@ -1,0 +1,110 @@
+"""Storage of the van tours: save, adjust, publish, next visits, attendance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from analysis import tours
+from analysis.schedule import Period
+from analysis.tours import Problem, Stop, Travel, Van, visit_datetimes
+from maillage import auth, tour_store
+
+
+def _problem_plan():
+    stops = [Stop(f"Arrêt {i}", -61.05 + 0.02 * i, 14.62, "hebdomadaire", 3600, key=f"s{i}")
+             for i in range(4)]
+    problem = Problem(stops, [Van("A", (-61.07, 14.61))], Period.with_holidays(
+        date(2026, 6, 1), 2))
+    n = 1 + len(stops)
+    sec = np.full((n, n), 900.0)
+    np.fill_diagonal(sec, 0)
+    tr = Travel(sec, np.zeros(n), np.ones(n, bool))
+    return problem, tr, tours.solve(problem, tr, 1)
+
+
+@pytest.fixture()
+def fed(tmp_settings):
+    auth.add_user("fede", "federation", "motdepasse-long", tmp_settings)
+    auth.add_user("epci", "epci", "motdepasse-long", tmp_settings)
+    return auth.Actor("fede", "federation"), auth.Actor("epci", "epci")
+
+
+def test_save_publish_next_visits_and_attendance(tmp_settings, fed):
+    s = tmp_settings
+    actor, other = fed
+    problem, tr, plan = _problem_plan()
+    with pytest.raises(tour_store.TourError):
+        tour_store.save_plan(other, problem, plan, s=s)
+    with pytest.raises(tour_store.TourError):
+        tour_store.save_plan(None, problem, plan, s=s)
+    pk = tour_store.save_plan(actor, problem, plan, "Juin", s=s)
+    stored = tour_store.visits_frame(pk, s=s)
+    assert len(stored) == len(plan.visits)
+    p2, plan2, version, status = tour_store.load_plan(pk, s=s)
+    assert status == "brouillon" and p2.stops == problem.stops
+    assert [(v.key, v.day, v.start) for v in plan2.visits] == [
+        (v.key, v.day, v.start) for v in plan.visits]
+
+    after = visit_datetimes(date(2026, 6, 1), 0)
+    assert tour_store.next_visits(after, stop_key="s0", s=s).empty  # not published yet
+    # an adjustment: pin a visit to another day and re-solve, then publish
+    problem.pins = {(0, 0): tours.Pin(date(2026, 6, 5))}
+    replan = tours.solve(problem, tr, 1)
+    version = tour_store.replace_plan(actor, pk, version, problem, replan, s=s)
+    with pytest.raises(tour_store.TourConflictError):
+        tour_store.replace_plan(actor, pk, version - 1, problem, replan, s=s)
+    version = tour_store.publish(actor, pk, version, s=s)
+    nxt = tour_store.next_visits(after, stop_key="s0", s=s)
+    assert len(nxt) == 2 and nxt["starts_at"].iloc[0].date() == date(2026, 6, 5)
+    near = tour_store.next_visits(after, near=(-61.05, 14.62), radius_m=500, s=s)
+    assert set(near["stop_key"]) == {"s0"}
+
+    visits = tour_store.visits_frame(pk, s=s)
+    v = visits.iloc[0]
+    with pytest.raises(tour_store.TourError):
+        tour_store.record_attendance(actor, int(v.pk), int(v.version), 5, 7, s=s)
+    new = tour_store.record_attendance(actor, int(v.pk), int(v.version), 12, 5, s=s)
+    with pytest.raises(tour_store.TourConflictError):
+        tour_store.record_attendance(actor, int(v.pk), int(v.version), 3, 1, s=s)
+    assert new == v.version + 1
+    att = tour_store.attendance_frame(s=s)
+    assert att[["attendance", "attendance_seniors"]].values.tolist() == [[12, 5]]
+
+    # a second published plan over the same dates replaces the first
+    pk2 = tour_store.save_plan(actor, problem, replan, s=s)
+    tour_store.publish(actor, pk2, 1, s=s)
+    plans = tour_store.list_plans(s=s).set_index("pk")
+    assert plans.loc[pk, "status"] == "remplacé" and plans.loc[pk2, "status"] == "publié"
+
+
+def test_indicators_read_the_attendance(tmp_settings, fed):
+    from maillage.indicators import store as ind_store
+
+    s = tmp_settings
+    actor, _ = fed
+    problem, _, plan = _problem_plan()
+    pk = tour_store.save_plan(actor, problem, plan, s=s)
+    v = tour_store.visits_frame(pk, s=s).iloc[0]
+    tour_store.record_attendance(actor, int(v.pk), int(v.version), 9, 4, s=s)
+    rows = ind_store.from_tours(s)
+    got = rows.set_index("indicator")["value"]
+    assert got["workshop_attendance"] == 9 and got["workshop_attendance_seniors"] == 4
+
+
+def test_migration_matches_the_models(tmp_settings):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from maillage import db
+    from maillage.db import tour_models
+    from maillage.db.models import Base
+
+    db.migrate(tmp_settings)
+    with db.engine(tmp_settings).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = {t.name for t in tour_models.Base.metadata.sorted_tables if t.name.startswith("tour")}
+    ours = [d for d in diff if any(name in repr(d) for name in mine)]
+    assert ours == []

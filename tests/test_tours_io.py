@@ -1,0 +1,98 @@
+"""Stops file, iCalendar, CSV and printable sheets of the van tours."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import numpy as np
+import pytest
+
+from analysis import tours
+from analysis.schedule import Period
+from analysis.tours import Problem, Stop, Travel, Van
+from geo import tours_io
+from maillage.settings import ROOT
+
+
+def _plan(names: list[str]) -> tuple[Problem, tours.Plan]:
+    stops = [Stop(n, -61.0 + 0.01 * i, 14.6, "bimensuelle", 3600, address=f"{i} rue {n}")
+             for i, n in enumerate(names)]
+    vans = [Van("A", (-61.0, 14.6)), Van("B", (-61.0, 14.6))]
+    problem = Problem(stops, vans, Period.with_holidays(date(2026, 5, 4), 2))
+    n = len(vans) + len(stops)
+    rng = np.random.default_rng(3)
+    sec = rng.uniform(300, 1500, (n, n))
+    np.fill_diagonal(sec, 0)
+    return problem, tours.solve(problem, Travel(sec, np.zeros(n), np.ones(n, bool)), 1)
+
+
+def test_ics_parses_back_and_holds_every_visit():
+    from icalendar import Calendar
+
+    problem, plan = _plan([f"Arrêt {i}" for i in range(6)])
+    assert plan.visits
+    cal = Calendar.from_ical(tours_io.plan_ics(plan, problem))
+    events = [e for e in cal.walk("VEVENT")]
+    assert len(events) == len(plan.visits)
+    got = {(e.decoded("dtstart").date(), str(e.get("summary"))) for e in events}
+    want = {(v.day, f"Atelier numérique mobile – {v.name}") for v in plan.visits}
+    assert got == want
+    for e in events:  # local time of Martinique, one hour per workshop
+        start, end = e.decoded("dtstart"), e.decoded("dtend")
+        assert start.utcoffset().total_seconds() == -4 * 3600
+        assert (end - start).total_seconds() == 3600
+    per_van = [Calendar.from_ical(tours_io.plan_ics(plan, problem, van=k)) for k in (0, 1)]
+    assert sum(len(c.walk("VEVENT")) for c in per_van) == len(plan.visits)
+
+
+def test_csv_and_sheet_escape_and_list_every_visit():
+    evil = '<script>alert("x")</script>'
+    problem, plan = _plan([evil, "Bourg", "Marché & Co"])
+    rows = list(csv.DictReader(io.StringIO(tours_io.plan_csv(plan, problem))))
+    assert len(rows) == len(plan.visits)
+    assert {r["arret"] for r in rows} <= {s.name for s in problem.stops}
+    for t in plan.tours:
+        page = tours_io.day_sheet_html(plan, problem, t.van, t.day)
+        assert "<script>" not in page
+        for v in t.visits:
+            assert tours_io.html.escape(v.name) in page
+
+
+def test_template_file_reads():
+    stops = tours_io.read_stops(ROOT / "docs" / "modele-arrets.csv")
+    assert stops and all(s.name for s in stops)
+    assert any(s.windows for s in stops)
+
+
+def test_bad_rows_are_refused_whole_with_line_numbers(tmp_path):
+    f = tmp_path / "arrets.csv"
+    f.write_text("nom,longitude,latitude,frequence,duree_min,fenetres\n"
+                 "Bon,-61.07,14.61,hebdomadaire,90,sam 07:00-12:00\n"
+                 ",-61.07,14.61,,,\n"
+                 "Paris,2.35,48.85,,,\n"
+                 "Drôle,-61.0,14.6,annuelle,90,\n"
+                 "Long,-61.0,14.6,,900,\n"
+                 "Fenêtre,-61.0,14.6,,,sam 12:00-07:00\n"
+                 "Bon,-61.02,14.62,,,\n", encoding="utf-8")
+    with pytest.raises(tours_io.StopsFileError) as err:
+        tours_io.read_stops(f)
+    lines = {n for n, _ in err.value.problems}
+    assert lines == {3, 4, 5, 6, 7, 8}
+    assert "ligne 4" in str(err.value) and "hors de la Martinique" in str(err.value)
+
+
+def test_missing_columns_are_refused(tmp_path):
+    f = tmp_path / "arrets.csv"
+    f.write_text("nom,lon,lat\nA,-61,14.6\n", encoding="utf-8")
+    with pytest.raises(tours_io.StopsFileError, match="longitude"):
+        tours_io.read_stops(f)
+
+
+def test_problem_round_trips():
+    problem, _ = _plan(["A", "B"])
+    problem.pins = {(0, 1): tours.Pin(date(2026, 5, 13), 1)}
+    again = tours_io.problem_from_dict(tours_io.problem_to_dict(problem))
+    assert again.stops == problem.stops and again.vans == problem.vans
+    assert again.pins == problem.pins and again.period == problem.period
