@@ -783,6 +783,13 @@ class Instance:
             "snap_drive_m": c["snap_m"].to_numpy() if "snap_m" in c else np.nan,
         })
 
+    def seconds_with(self, selected: np.ndarray) -> np.ndarray:
+        """Cell times once the ``selected`` stops are added (exact up to ``reach.cutoff``)."""
+        t = self.base.seconds.copy()
+        keep = np.isin(self.reach.cand, np.asarray(selected, dtype=np.int64))
+        np.minimum.at(t, self.reach.cell[keep], self.reach.seconds[keep])
+        return t
+
     def newly_covered(self, sol: Solution, minutes: float) -> np.ndarray:
         """Cells that the chosen stops bring within ``minutes`` (uncovered today)."""
         hit = np.zeros(len(self.dem), dtype=bool)
