@@ -245,3 +245,31 @@ td,th{{border:1px solid #888;padding:.4em;text-align:left}}@media print{{body{{m
 <p>Présents (à remplir) : ______ dont 65 ans et plus : ______</p>
 </body></html>
 """
+
+
+# --------------------------------------------------------------------------- real places
+
+#: The default depot: Fort-de-France town hall (INSEE 97209), read from the town-hall layer.
+DEFAULT_DEPOT_INSEE = "97209"
+
+
+def town_halls(s=None) -> list[Stop]:
+    """The 34 town halls as stops (real points: a realistic test set), key ``mairie-<insee>``."""
+    import json
+
+    from geo import fetch
+
+    data = json.loads(fetch.resolve("mairies", s).path.read_text(encoding="utf-8"))
+    out = []
+    for f in data["features"]:
+        p = f["properties"]
+        lon, lat = f["geometry"]["coordinates"][:2]
+        out.append(Stop(f"Mairie de {p['commune']}", float(lon), float(lat),
+                        address=p.get("mairie_adresse") or "", key=f"mairie-{p['code_insee']}"))
+    return out
+
+
+def default_depot(s=None) -> tuple[float, float]:
+    """(lon, lat) of Fort-de-France town hall."""
+    stop = next(t for t in town_halls(s) if t.key == f"mairie-{DEFAULT_DEPOT_INSEE}")
+    return stop.lon, stop.lat

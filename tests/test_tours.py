@@ -7,6 +7,7 @@ detour); the checker recomputes every arrival from the matrix independently of
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, timedelta
 
@@ -107,8 +108,8 @@ def test_every_visit_respects_windows_hours_and_matrix():
     # the drive time reported is the matrix's along each tour
     for t in plan.tours:
         chain = [t.van] + [len(problem.vans) + v.stop for v in t.visits] + [t.van]
-        assert t.drive_s == pytest.approx(sum(tr.seconds[a, b] for a, b in zip(
-            chain[:-1], chain[1:], strict=True)))
+        assert t.drive_s == pytest.approx(sum(
+            tr.seconds[a, b] for a, b in itertools.pairwise(chain)))
 
 
 def test_baseline_follows_the_same_rules_and_costs_no_less():
@@ -126,7 +127,8 @@ def test_baseline_follows_the_same_rules_and_costs_no_less():
 def test_impossible_stops_are_reported_with_their_reason():
     problem, tr = _problem(n_stops=8, weeks=1)
     n_vans = len(problem.vans)
-    stops = problem.stops + [
+    stops = [
+        *problem.stops,
         Stop("Fenêtre trop courte", 0, 0, "hebdomadaire", 7200, parse_windows("lun 08:00-09:00")),
         Stop("Trop loin", 0, 0, "hebdomadaire", 3600),
         Stop("En mer", 0, 0, "hebdomadaire", 3600),
@@ -221,3 +223,20 @@ def test_upcoming_visits_of_a_stop_and_near_a_point():
     assert (mine["starts_at"] >= pd.Timestamp(after)).all()
     near = tours.upcoming(df, after, near=(-61.001, 14.601), radius_m=2000)
     assert set(near["stop_key"]) == {"Bourg"} and (near["distance_m"] < 2000).all()
+
+
+def test_real_town_halls_on_the_drive_network():
+    """Six real town halls, one van, one week: checked against the real drive matrix."""
+    from geo import tours_io
+
+    halls = tours_io.town_halls()[:6]
+    problem = Problem(halls, [Van("Camion", tours_io.default_depot())],
+                      Period.with_holidays(START, 1))
+    g, pts, tr = tours.on_island(problem)
+    assert tr.snapped.all() and np.isfinite(tr.seconds).all()
+    plan = tours.solve(problem, tr, time_limit=2)
+    assert check_plan(problem, tr, plan) + len(plan.unserved) == _required(problem)
+    lines = tours.tour_lines(g, pts, problem, plan.tours[0])
+    assert len(lines) == len(plan.tours[0].visits) + 1
+    for line in lines:  # along the roads: more vertices than a straight segment
+        assert len(line) > 2
