@@ -1,0 +1,128 @@
+"""Pieces of the « Trouver un point numérique » page: the shared finder, cards, phone styles.
+
+The finder is cached once per server process (public data only). Nothing about
+a visitor goes into a shared cache: answers are computed on each run from the
+visitor's own query parameters and session state.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import streamlit as st
+
+from maillage.finder import Finder
+
+#: Styles for a 375 px wide phone: big touch targets, readable type.
+PHONE_CSS = """
+<style>
+.stButton button, .stDownloadButton button { min-height: 48px; font-size: 1.05rem; }
+.st-key-trouver-sugg .stButton button { justify-content: flex-start; text-align: left; }
+.trouver-card h3 { font-size: 1.2rem; margin: 0 0 .2rem 0; padding: 0; line-height: 1.3; }
+.trouver-card p { margin: .15rem 0; font-size: 1.02rem; line-height: 1.45; }
+.trouver-times { font-size: 1.12rem; font-weight: 600; }
+.trouver-open { color: #0a6b32; font-weight: 600; }
+.trouver-closed { color: #a3261b; font-weight: 600; }
+.trouver-unknown { color: #555; }
+a.trouver-action { display: inline-block; min-height: 48px; line-height: 48px;
+  padding: 0 1rem; margin: .3rem .5rem .3rem 0; border-radius: .5rem;
+  background: #1f5fa8; color: #fff !important; text-decoration: none; font-weight: 600; }
+a.trouver-action.secondary { background: #eef2f7; color: #1b3a5c !important;
+  border: 1px solid #b9c6d6; }
+.trouver-detail dt { font-weight: 700; margin-top: .5rem; }
+.trouver-detail dd { margin: 0 0 .2rem 0; }
+</style>
+"""
+
+KIND_ICONS = {"address": "📍", "street": "🛣️", "commune": "🏛️", "place": "💻"}
+
+
+@st.cache_resource(ttl=3600, show_spinner="Chargement des adresses et du réseau routier…")
+def finder() -> Finder:
+    """The finder of the island (public data, shared by every visitor)."""
+    return Finder.load()
+
+
+def esc(value: Any) -> str:
+    """Escape any value for HTML."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def minutes(value: int | None) -> str:
+    """« 12 min », « 1 h 05 », « plus de 3 h »."""
+    if value is None:
+        return "plus de 3 h"
+    return f"{value} min" if value < 60 else f"{value // 60} h {value % 60:02d}"
+
+
+def distance(metres: int | None) -> str:
+    """« 850 m », « 1,2 km »."""
+    if metres is None:
+        return ""
+    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".", ",")
+
+
+def open_state(value: bool | None) -> str:
+    """Open now as HTML, with words (never colour alone)."""
+    if value is True:
+        return '<span class="trouver-open">● Ouvert maintenant</span>'
+    if value is False:
+        return '<span class="trouver-closed">● Fermé maintenant</span>'
+    return '<span class="trouver-unknown">Horaires non renseignés : appelez avant de venir</span>'
+
+
+def card(p: dict) -> str:
+    """The summary card of one result (everything escaped)."""
+    walk, drive = p["a_pied"], p["en_voiture"]
+    times = (f"🚶 À pied : {esc(minutes(walk['minutes']))}"
+             f"{' (' + esc(distance(walk['metres'])) + ')' if walk['metres'] else ''}<br>"
+             f"🚗 En voiture : {esc(minutes(drive['minutes']))}"
+             f"{' (' + esc(distance(drive['metres'])) + ')' if drive['metres'] else ''}")
+    return (f'<div class="trouver-card" role="group" aria-label="{esc(p["nom"])}">'
+            f'<h3>{p["rang"]}. {esc(p["nom"])}</h3>'
+            f'<p>{esc(p["adresse"])}</p>'
+            f'<p class="trouver-times">{times}</p>'
+            f'<p>{open_state(p["ouvert"])}</p></div>')
+
+
+def _list(values: list[str]) -> str:
+    return esc(", ".join(values))
+
+
+def detail(p: dict) -> str:
+    """Everything public about the chosen place: hours, services, publics, contacts."""
+    actions = []
+    if p["tel"]:
+        actions.append(f'<a class="trouver-action" href="{esc(p["tel"])}">📞 Appeler le '
+                       f'{esc(p["telephone"])}</a>')
+    if p["prise_rdv"]:
+        actions.append(f'<a class="trouver-action" href="{esc(p["prise_rdv"])}" '
+                       'target="_blank" rel="noopener noreferrer">📅 Prendre rendez-vous</a>')
+    if p["site_web"]:
+        actions.append(f'<a class="trouver-action secondary" href="{esc(p["site_web"])}" '
+                       'target="_blank" rel="noopener noreferrer">🌐 Site web</a>')
+    rows = [("Horaires", esc(p["horaires_fr"]) or "non renseignés")]
+    if p["presentation"]:
+        rows.append(("Présentation", esc(p["presentation"])))
+    if p["services"]:
+        rows.append(("Services", _list(p["services"])))
+    if p["publics_specifiquement_adresses"]:
+        rows.append(("Publics accueillis", _list(p["publics_specifiquement_adresses"])))
+    access = list(p["prise_en_charge_specifique"])
+    acces_html = _list(access) if access else ""
+    if p["fiche_acces_libre"]:
+        link = (f'<a href="{esc(p["fiche_acces_libre"])}" target="_blank" '
+                'rel="noopener noreferrer">fiche Accèslibre</a>')
+        acces_html = f"{acces_html} — {link}" if acces_html else link
+    rows.append(("Accessibilité", acces_html or "non renseignée"))
+    if p["modalites_acces"]:
+        rows.append(("Comment y accéder", _list(p["modalites_acces"])))
+    if p["modalites_accompagnement"]:
+        rows.append(("Accompagnement", _list(p["modalites_accompagnement"])))
+    if p["frais_a_charge"]:
+        rows.append(("Tarif", _list(p["frais_a_charge"])))
+    if p["courriels"]:
+        rows.append(("Courriel", _list(p["courriels"])))
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
+    return (f'<div class="trouver-detail">{"".join(actions)}<dl>{body}</dl></div>')
