@@ -24,6 +24,7 @@ from datetime import date
 import pandas as pd
 
 from analysis import indicators as ind
+from geo.errors import MaillageError
 from maillage.registry.csvio import escape_cell, unescape_cell
 from maillage.registry.errors import ValidationError
 
@@ -169,7 +170,7 @@ def _indicator(text: str, line: int, problems: list) -> ind.Indicator | None:
     if found is None:
         close = difflib.get_close_matches(text.lower(), list(ind.INDICATORS), n=1)
         hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else \
-            " (voir « maillage indicators template --list »)"
+            " (voir « maillage indicators list »)"
         problems.append((line, f"indicateur « {_short(text)} » inconnu{hint}"))
         return None
     if found.computed:
@@ -345,9 +346,8 @@ def template(key: str, communes: Mapping[str, str], places: Mapping[str, tuple[s
     """
     spec = ind.INDICATORS.get(key)
     if spec is None or not spec.recordable:
-        raise ValidationError([(None, f"« {key} » n'est pas un indicateur à saisir "
-                                      f"(indicateurs : {', '.join(recordable_keys())})")],
-                              what="La demande de modèle")
+        raise MaillageError(f"« {key} » n'est pas un indicateur à saisir (indicateurs : "
+                            f"{', '.join(recordable_keys())}).")
     mois = f"{month.year}-{month.month:02d}"
     dims = spec.dimensions or ("",)
     rows: list[list[str]] = []
