@@ -230,3 +230,10 @@ def test_parse_weight_and_scope_errors_are_french() -> None:
         SetCovering.from_cost_matrix(np.ones((1, 1)), np.ones(1), 5, share=1.5)
     with pytest.raises(SitingError, match="au moins 1"):
         MaximalCovering.from_cost_matrix(np.ones((1, 1)), np.ones(1), 5, p=0)
+
+
+def test_a_solver_objective_that_disagrees_with_its_answer_is_never_optimal() -> None:
+    res = {"status": "optimal", "objective": 42.0}
+    assert siting._trust(res, 47.0) == "unknown"
+    assert siting._trust(res, 42.0) == "optimal"
+    assert siting._trust({"status": "optimal", "objective": None}, 1.0) == "unknown"
