@@ -184,8 +184,17 @@ def test_places_frame_serves_the_coverage_engine(s: Settings) -> None:
 
 
 def test_migrations_match_the_models(s: Settings) -> None:
+    import importlib
+    import pkgutil
+
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
+    import maillage
+
+    for info in pkgutil.walk_packages(maillage.__path__, "maillage."):
+        if info.name.endswith(("models", "_models")):  # every feature's tables, one metadata
+            importlib.import_module(info.name)
 
     with db.engine(s).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
