@@ -47,8 +47,9 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                if line.startswith("MemTotal"))
-    return f"{os.cpu_count()} cœurs ({cpu}), {mem / 1024**2:.0f} Gio de RAM, Python " \
-           f"{platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cœurs ({cpu}), {mem / 1024**2:.0f} Gio de RAM, Python "
+            f"{platform.python_version()} ; charge moyenne (1, 5, 15 min) à la fin : {load}")
 
 
 # --------------------------------------------------------------------------- osmnx side

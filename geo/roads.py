@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from geo import catalog, fetch
-from geo.errors import DataError
+from geo.errors import DataError, MaillageError
 from maillage import settings as settings_mod
 from maillage.settings import Settings
 
@@ -202,8 +202,8 @@ def island(s: Settings | None = None):
     try:
         from geo import communes
 
-        frame = communes.load()
-    except Exception:  # the built commune layer may not exist yet: read the source
+        frame = communes.load(s)
+    except (ImportError, MaillageError, OSError):  # no commune layer: read the source
         frame = gpd.read_file(fetch.resolve("communes_geo", s).path)
     geom = frame.to_crs(settings_mod.CRS_MEASURE).geometry
     return shapely.make_valid(shapely.union_all(shapely.set_precision(geom.values, 0.01)))
