@@ -1,0 +1,125 @@
+"""Folium layers of the coverage page: cells by travel time, white zones, places, what-if points.
+
+Colours use fixed minute classes (the same on every map, so two modes or two what-ifs
+compare at a glance); legends are returned as :class:`geo.choropleth.Legend` for the page
+to draw in Streamlit. Every text reaching a popup or tooltip is HTML-escaped first.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from itertools import pairwise
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.choropleth import Legend, fmt_value
+
+#: Minute class edges by mode (the last class is "more than the last edge").
+TIME_BINS: dict[str, tuple[float, ...]] = {
+    "walk": (5, 10, 15, 20, 30, 45, 60),
+    "drive": (5, 10, 15, 20, 30),
+}
+#: Green (close) → red (far), ColorBrewer "RdYlGn" reversed, 8 classes.
+TIME_PALETTE = ["#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#fee08b", "#fdae61", "#f46d43",
+                "#d73027"]
+UNREACHABLE = "#4d4d4d"
+ZONE_COLOUR = "#6a00a8"
+PLACE_COLOUR = "#084081"
+WHATIF_COLOUR = "#e7298a"
+
+
+def safe(value: object) -> str:
+    """Text made inert for HTML and for the JavaScript template literals folium writes."""
+    return (html.escape("" if value is None else str(value), quote=True)
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+
+
+def minutes_text(value: float) -> str:
+    """Minutes for a popup: ``12,5 min``, or ``inatteignable``."""
+    if value is None or not np.isfinite(value):
+        return "inatteignable"
+    return f"{value:.1f} min".replace(".", ",")
+
+
+def time_classes(minutes: np.ndarray, mode: str) -> tuple[np.ndarray, Legend]:
+    """Colour of every value (minutes) and the legend of the classes."""
+    edges = TIME_BINS.get(mode, TIME_BINS["walk"])
+    pick = np.linspace(0, len(TIME_PALETTE) - 1, len(edges) + 1).round().astype(int)
+    palette = [TIME_PALETTE[i] for i in pick]
+    cls = np.searchsorted(np.asarray(edges, dtype=float), minutes, side="left")
+    colours = np.where(np.isfinite(minutes), np.asarray(palette)[np.minimum(cls, len(edges))],
+                       UNREACHABLE)
+    labels = [f"{edges[0]:g} min ou moins"]
+    labels += [f"{a:g} à {b:g} min" for a, b in pairwise(edges)]
+    labels += [f"plus de {edges[-1]:g} min"]
+    title = "Temps jusqu'au lieu le plus proche " + ("à pied" if mode == "walk" else "en voiture")
+    return colours, Legend(title, [*palette, UNREACHABLE], [*labels, "inatteignable"])
+
+
+def time_grid_layer(grid: gpd.GeoDataFrame, minutes: np.ndarray, mode: str,
+                    ) -> tuple[folium.GeoJson, Legend]:
+    """The populated cells coloured by their travel time (draw on a canvas map)."""
+    colours, legend = time_classes(np.asarray(minutes, dtype=float), mode)
+    gdf = gpd.GeoDataFrame({"_fill": colours}, geometry=grid.geometry.to_numpy(), crs=grid.crs)
+    data = json.loads(gdf.to_json(drop_id=True, to_wgs84=True))
+    layer = folium.GeoJson(
+        data, name="Carreaux de 200 m",
+        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.75,
+                                  "stroke": False},
+        interactive=False,
+    )
+    return layer, legend
+
+
+_ZONE_POPUP = {
+    "titre": "Zone blanche", "habitants": "Habitants", "seniors": "65 ans et plus",
+    "plus80": "80 ans et plus", "pauvres": "Ménages pauvres", "communes": "Communes",
+    "temps": "Lieu le plus proche",
+}
+
+
+def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> folium.GeoJson:
+    """White zones outlined, each with an escaped popup (people, communes, times)."""
+    props = pd.DataFrame({
+        "titre": [f"n° {z}" for z in zones["zone"]],
+        "habitants": [fmt_value(v, "") for v in zones["population"]],
+        "seniors": [fmt_value(v, "") for v in zones["seniors"]],
+        "plus80": [fmt_value(v, "") for v in zones["age_80p"]],
+        "pauvres": [fmt_value(v, "") for v in zones["poor_households"]],
+        "communes": zones["communes"].astype(str),
+        "temps": [f"de {minutes_text(a)} à {minutes_text(b)} (médiane {minutes_text(m)})"
+                  for a, b, m in zip(zones["min_min"], zones["max_min"], zones["median_min"],
+                                     strict=True)],
+    })
+    for col in props:
+        props[col] = props[col].map(safe)
+    gdf = gpd.GeoDataFrame(props, geometry=zones.geometry.to_numpy(), crs=zones.crs)
+    data = json.loads(gdf.to_json(drop_id=True, to_wgs84=True))
+    return folium.GeoJson(
+        data, name=name,
+        style_function=lambda _f: {"color": ZONE_COLOUR, "weight": 2, "fillColor": ZONE_COLOUR,
+                                   "fillOpacity": 0.12, "className": "zone-blanche"},
+        highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
+        popup=folium.GeoJsonPopup(fields=list(_ZONE_POPUP), aliases=list(_ZONE_POPUP.values()),
+                                  localize=False),
+    )
+
+
+def points_layer(points: gpd.GeoDataFrame, *, name: str, colour: str, radius: int = 4,
+                 labels: Sequence[str] | None = None) -> folium.FeatureGroup:
+    """Small circles at ``points`` with an escaped tooltip (``name`` column or ``labels``)."""
+    group = folium.FeatureGroup(name=name)
+    texts = list(labels) if labels is not None else points["name"].astype(str).tolist()
+    pts = points.to_crs("EPSG:4326")
+    for x, y, text in zip(pts.geometry.x, pts.geometry.y, texts, strict=True):
+        folium.CircleMarker(
+            location=(float(y), float(x)), radius=radius, color=colour, weight=1.5,
+            fill=True, fill_color=colour, fill_opacity=0.9,
+            tooltip=safe(text),
+        ).add_to(group)
+    return group

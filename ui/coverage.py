@@ -1,0 +1,86 @@
+"""Cached pieces of the coverage page: graphs, demand, places and today's (baseline) coverage.
+
+Only shared data goes in these caches (the same for every visitor); the what-if points
+of a visitor live in ``st.session_state`` and their effect is computed on each run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import coverage, graph, white_zones
+from geo import roads, supply
+from maillage import settings
+from ui import data
+
+
+@st.cache_resource(show_spinner="Chargement du réseau routier…")
+def road_graph(mode: str) -> graph.Graph:
+    """The cached ``mode`` graph with its snapping index built (shared, read-only)."""
+    g = graph.load(mode, settings.get())
+    g.tree  # noqa: B018 - build the snapping index once
+    return g
+
+
+@st.cache_resource(show_spinner=False)
+def land():
+    """Martinique's land (EPSG:5490), to refuse points at sea."""
+    return roads.island(settings.get())
+
+
+@st.cache_data(show_spinner="Préparation de la demande…")
+def demand(weight: str) -> pd.DataFrame:
+    """Populated cells with the chosen weight (see :func:`analysis.coverage.demand`)."""
+    frag = data.cell_fragility() if weight == "fragility" else None
+    return coverage.demand(data.grid(), data.communes(), weight, frag)
+
+
+@st.cache_data(show_spinner=False)
+def cell_index(cell_ids: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Grid (column, row) of the cells, parsed once."""
+    return white_zones.grid_index(cell_ids)
+
+
+@st.cache_data(ttl=120, show_spinner="Lecture du registre des lieux…")
+def places() -> gpd.GeoDataFrame:
+    """Every located place of the registry (refreshed every two minutes)."""
+    return supply.places(settings.get())
+
+
+@st.cache_data(show_spinner=False)
+def town_halls() -> gpd.GeoDataFrame:
+    """The 34 town halls, candidates for a what-if."""
+    return supply.mairies(settings.get()).sort_values("commune").reset_index(drop=True)
+
+
+def supply_key(sup: gpd.GeoDataFrame) -> str:
+    """A fingerprint of the selected places (ids and positions) for the caches."""
+    h = hashlib.sha256("|".join(sup["place_id"]).encode())
+    h.update(np.ascontiguousarray(supply.to_xy(sup)).tobytes())
+    return h.hexdigest()[:16]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def baseline(mode: str, key: str, _sup: gpd.GeoDataFrame) -> coverage.Access:
+    """Today's nearest-place times of every cell for the places ``_sup`` (fingerprint ``key``)."""
+    s = settings.get()
+    dem = demand("population")  # the cells are the same whatever the weight
+    return coverage.compute(road_graph(mode), dem[["x", "y"]].to_numpy(), supply.to_xy(_sup),
+                            walk_kmh=s.walk_kmh, max_snap_m=s.max_snap_m)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def baseline_zones(mode: str, key: str, weight: str, minutes: float, connectivity: int,
+                   by_commune: bool, _acc: coverage.Access
+                   ) -> tuple[np.ndarray, gpd.GeoDataFrame]:
+    """Today's white zones beyond ``minutes`` with their outlines."""
+    dem = demand(weight)
+    idx = cell_index(tuple(dem["cell_id"]))
+    zone_of, table = white_zones.zones(_acc.seconds, dem, minutes, connectivity, by_commune,
+                                       index=idx)
+    return zone_of, white_zones.shapes(zone_of, table, dem["cell_id"])
