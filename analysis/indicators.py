@@ -93,7 +93,7 @@ INDICATORS: dict[str, Indicator] = {
         Indicator("workshops_held", "mobile", "Ateliers tenus", "ateliers",
                   help="Ateliers de l'atelier mobile tenus, par arrêt et commune"),
         Indicator("workshop_attendance", "mobile", "Participants aux ateliers", "personnes"),
-        Indicator("workshop_attendance_seniors", "mobile", "dont seniors (60 ans et plus)",
+        Indicator("workshop_attendance_seniors", "mobile", "dont seniors (65 ans et plus)",
                   "personnes"),
         Indicator("places_labelled", "points", "Lieux labellisés", "lieux", kind="stock",
                   scope="place", computed=True,

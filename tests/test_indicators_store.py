@@ -230,18 +230,20 @@ def test_templates_are_valid_once_filled(s: Settings) -> None:
 
 
 def test_tour_visits_become_workshops_and_attendance() -> None:
-    visits = pd.DataFrame({"visit_date": ["2026-03-02", "2026-03-09", "2026-03-16"],
-                           "place_id": ["arret-1", "arret-1", "arret-2"],
-                           "code_insee": ["", "", "97213"],
-                           "attendance": [8, 5, 12], "attendance_seniors": [3, 2, 9],
-                           "status": ["réalisée", "réalisée", "annulée"]})
+    visits = pd.DataFrame({"visit_date": [date(2026, 3, 2), date(2026, 3, 9), date(2026, 4, 6)],
+                           "stop_key": ["arret-1", "arret-1", "arret-2"],
+                           "code_insee": [None, None, "97213"],
+                           "attendance": [8, 5, 12], "attendance_seniors": [3, 2, 9]})
     out = store.visits_to_rows(visits, {"arret-1": "97209"})
-    held = visits[visits["status"] == "réalisée"]
-    got = out.set_index("indicator")["value"].to_dict()
-    assert got["workshops_held"] == len(held)
-    assert got["workshop_attendance"] == held["attendance"].sum()
-    assert got["workshop_attendance_seniors"] == held["attendance_seniors"].sum()
-    assert set(out["code_insee"]) == {"97209"}
+    for key, col in (("workshops_held", None), ("workshop_attendance", "attendance"),
+                     ("workshop_attendance_seniors", "attendance_seniors")):
+        got = out[out["indicator"] == key].set_index(["place_id", "period"])["value"]
+        for (stop, month), group in visits.groupby(
+                ["stop_key", pd.to_datetime(visits["visit_date"]).dt.to_period("M")]):
+            want = len(group) if col is None else group[col].sum()
+            assert got[(stop, month.to_timestamp())] == want
+    assert dict(zip(out["place_id"], out["code_insee"], strict=True)) == {
+        "arret-1": "97209", "arret-2": "97213"}
 
 
 def test_the_yearly_report_is_self_contained_and_escaped(s: Settings) -> None:

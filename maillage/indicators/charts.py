@@ -58,7 +58,9 @@ def trend(months: pd.DataFrame, spec: ind.Indicator, target: float | None = None
     """
     import plotly.graph_objects as go
 
-    labels = [month_label(p) for p in months["period"]]
+    years = sorted({p.year for p in months["period"]})
+    labels = ([MONTHS_FR[p.month - 1] for p in months["period"]] if len(years) == 1
+              else [month_label(p) for p in months["period"]])
     fig = go.Figure()
     if spec.kind == "flow":
         fig.add_bar(x=labels, y=months["value"], name="Par mois", marker_color=COLOR)
@@ -72,6 +74,8 @@ def trend(months: pd.DataFrame, spec: ind.Indicator, target: float | None = None
         fig.add_scatter(x=labels, y=[target] * len(labels), name="Objectif", mode="lines",
                         line={"color": TARGET_COLOR, "dash": "dash"})
     fig.update_yaxes(title_text=html.escape(spec.unit))
+    if len(years) == 1:
+        fig.update_xaxes(title_text=str(years[0]))
     return _layout(fig, f"{spec.label} — {where}")
 
 

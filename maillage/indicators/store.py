@@ -3,9 +3,10 @@
 Recorded figures live in ``indicator_values`` (long format) and targets in
 ``indicator_targets``. Two indicators are read from elsewhere, never stored twice:
 « lieux labellisés » from the registry of places (its label statuses and history), and
-the mobile workshops from the van tours' visits when that table exists (added to the
-figures typed by hand). Every write runs in one transaction (all or nothing) and needs
-a Fédération account (:data:`maillage.auth.EDITOR_ROLES`).
+the mobile workshops from the van tours' visits held (:mod:`maillage.tour_store`), added
+to the figures typed by hand (workshops outside the planned tours). Every write runs in
+one transaction (all or nothing) and needs a Fédération account
+(:data:`maillage.auth.EDITOR_ROLES`).
 
 For pages and commands::
 
@@ -20,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from analysis import indicators as ind
@@ -252,57 +253,34 @@ def from_registry(s: Settings | None = None, today: date | None = None) -> pd.Da
     return out
 
 
-#: Where the van tours (#7) keep their visits: table, and the columns read from it.
-VISITS_TABLE = "tour_visits"
-VISITS_COLUMNS = {"date": "visit_date", "place": "place_id", "commune": "code_insee",
-                  "people": "attendance", "seniors": "attendance_seniors",
-                  "held": "status"}
-#: Status values of a visit that count as a workshop held.
-VISIT_HELD = ("réalisée", "tenue", "done", "held")
-
-
 def from_tours(s: Settings | None = None) -> pd.DataFrame:
-    """Workshops held and attendance from the van tours' visits, by month and stop.
+    """Workshops held and attendance from the van tours' visits held, by month and stop."""
+    from maillage import tour_store
 
-    Returns an empty table while the tours' visits table does not exist.
-    """
-    db.migrate(s)
-    eng = db.engine(s)
-    cols = VISITS_COLUMNS
-    names = inspect(eng).get_table_names()
-    if VISITS_TABLE not in names:
-        return ind.empty()
-    present = {c["name"] for c in inspect(eng).get_columns(VISITS_TABLE)}
-    needed = {cols["date"], cols["people"]}
-    if not needed <= present:
-        return ind.empty()
-    pick = [c for c in cols.values() if c in present]
-    with db.read_session(s) as session:
-        visits = pd.DataFrame([tuple(r) for r in session.execute(text(
-            "SELECT " + ", ".join(f'"{c}"' for c in pick) + f' FROM "{VISITS_TABLE}"'))],
-            columns=pick)
-    return visits_to_rows(visits, place_communes(s))
+    return visits_to_rows(tour_store.attendance_frame(s), place_communes(s))
 
 
 def visits_to_rows(visits: pd.DataFrame, places: dict[str, str]) -> pd.DataFrame:
-    """Long-format rows (workshops held, attendance, seniors) from a table of visits."""
-    c = VISITS_COLUMNS
+    """Long-format rows (workshops held, attendance, seniors) from the visits held.
+
+    ``visits`` has ``visit_date, stop_key, code_insee, attendance, attendance_seniors``
+    (one row per visit held, as :func:`maillage.tour_store.attendance_frame` gives);
+    a visit without commune takes the one of its stop in the registry.
+    """
     if visits.empty:
         return ind.empty()
-    v = visits.copy()
-    if c["held"] in v:
-        v = v[v[c["held"]].astype(str).str.lower().isin(VISIT_HELD)]
-    v["period"] = pd.to_datetime(v[c["date"]]).dt.to_period("M").dt.to_timestamp()
-    v["place_id"] = v[c["place"]].fillna("").astype(str) if c["place"] in v else ""
-    code = v[c["commune"]].fillna("").astype(str) if c["commune"] in v else ""
-    v["code_insee"] = code
-    v.loc[v["code_insee"] == "", "code_insee"] = v["place_id"].map(places).fillna("")
-    v["dimension"] = ""
+    v = pd.DataFrame({
+        "period": pd.to_datetime(visits["visit_date"]).dt.to_period("M").dt.to_timestamp(),
+        "place_id": visits["stop_key"].fillna("").astype(str),
+        "code_insee": visits["code_insee"].fillna("").astype(str),
+        "dimension": "",
+        "_held": 1.0,
+        "_people": pd.to_numeric(visits["attendance"], errors="coerce").fillna(0.0),
+        "_seniors": pd.to_numeric(visits["attendance_seniors"], errors="coerce").fillna(0.0),
+    })
+    unknown = v["code_insee"] == ""
+    v.loc[unknown, "code_insee"] = v.loc[unknown, "place_id"].map(places).fillna("")
     keys = ["period", "code_insee", "place_id", "dimension"]
-    v["_held"] = 1.0
-    v["_people"] = pd.to_numeric(v[c["people"]], errors="coerce").fillna(0.0)
-    v["_seniors"] = (pd.to_numeric(v[c["seniors"]], errors="coerce").fillna(0.0)
-                     if c["seniors"] in v else 0.0)
     g = v.groupby(keys, as_index=False)[["_held", "_people", "_seniors"]].sum()
     parts = []
     for key, col in (("workshops_held", "_held"), ("workshop_attendance", "_people"),
