@@ -102,7 +102,7 @@ def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> folium
     data = json.loads(gdf.to_json(drop_id=True, to_wgs84=True))
     return folium.GeoJson(
         data, name=name,
-        style_function=lambda _f: {"color": ZONE_COLOUR, "weight": 2, "fillColor": ZONE_COLOUR,
+        style_function=lambda _f: {"color": ZONE_COLOUR, "weight": 1.5, "fillColor": ZONE_COLOUR,
                                    "fillOpacity": 0.12, "className": "zone-blanche"},
         highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
         popup=folium.GeoJsonPopup(fields=list(_ZONE_POPUP), aliases=list(_ZONE_POPUP.values()),

@@ -23,7 +23,8 @@ def test_coverage_page_draws_choropleth_and_white_zones(page, app_server: str,
     expected = cov_command.run("walk", [15.0], by_commune=True, s=s)
     n_zones = len(expected["zones"])
     assert n_zones > 0
-    page.goto(f"{app_server}/couverture")
+    page.goto(app_server)
+    page.get_by_role("link", name="Couverture").click()
     heading = page.locator("p", has_text="Zones blanches aujourd'hui").first
     heading.wait_for(timeout=180_000)
     shown = int(re.search(r"\((\d+),", heading.inner_text()).group(1))
