@@ -84,6 +84,7 @@ class Tree:
     """Fastest-path tree from one origin: node times and predecessors."""
 
     origin: snap.Snapped  # one row
+    origin_xy: np.ndarray  # (2,) the point asked for, EPSG:5490
     dist: np.ndarray  # (n,) seconds to every node
     pred: np.ndarray  # (n,) predecessor (n = the origin itself, < 0 = none)
 
@@ -99,7 +100,8 @@ def tree(net: Network, origin_xy: np.ndarray, max_snap_m: float = MAX_SNAP_M) ->
             "route.")
     aug = routing._augmented(g, origin)
     d, pred = dijkstra(aug, directed=True, indices=g.n_nodes, return_predecessors=True)
-    return Tree(origin=origin, dist=d[: g.n_nodes], pred=pred[: g.n_nodes])
+    return Tree(origin=origin, origin_xy=np.asarray(origin_xy, dtype=np.float64).reshape(2),
+                dist=d[: g.n_nodes], pred=pred[: g.n_nodes])
 
 
 def times(net: Network, t: Tree) -> np.ndarray:
@@ -191,7 +193,7 @@ def trace(net: Network, t: Tree, place: int, *, geometry: bool = True) -> Route:
             pieces.append(_piece(g, et, end_fl, flt))
     line = np.zeros((0, 2))
     if geometry:
-        xy = np.vstack([o.xy[:1], *pieces, p.xy[place:place + 1], net.place_xy[place:place + 1]])
+        xy = np.vstack([t.origin_xy[None, :], o.xy[:1], *pieces, p.xy[place:place + 1], net.place_xy[place:place + 1]])
         line = snap.to_lonlat(xy)
     return Route(net.mode, seconds, float(metres), line)
 

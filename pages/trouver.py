@@ -32,15 +32,21 @@ except MaillageError as exc:
     st.stop()
 
 params = st.query_params
+picked = st.session_state.pop("trouver_pick", None)
+if picked is not None:  # a suggestion was tapped in the search fragment
+    params.clear()
+    params["q"] = picked
 if "trouver_text" not in st.session_state:
     st.session_state["trouver_text"] = params.get("q", "")
 
 
 def _choose(label: str) -> None:
-    """A suggestion was tapped: it becomes the starting point (in the URL)."""
+    """A suggestion was tapped: it becomes the starting point (put in the URL on the full rerun).
+
+    Query parameters set during a fragment run are not kept, hence the hand-over.
+    """
     st.session_state["trouver_text"] = label
-    st.query_params.clear()
-    st.query_params["q"] = label
+    st.session_state["trouver_pick"] = label
 
 
 def _open(place_id: str) -> None:
@@ -118,7 +124,8 @@ if answer is not None:
 
     st.segmented_control(
         "Classer par temps de trajet", options=list(finder_mod.MODES),
-        format_func=lambda m: {"walk": "🚶 À pied", "drive": "🚗 En voiture"}[m],
+        format_func=lambda m: {"walk": ":material/directions_walk: À pied",
+                               "drive": ":material/directions_car: En voiture"}[m],
         default=answer.order, key="trouver_mode", on_change=_mode_changed,
     )
     if chosen in by_id:
@@ -129,19 +136,26 @@ if answer is not None:
             route = None
 
 # --- map -------------------------------------------------------------------------------
-m = finder_layer.finder_map(origin, origin_label, results, chosen, route,
-                            answer.order if answer else "walk")
-out = st_folium(m, height=330, use_container_width=True, key="trouver-map",
-                returned_objects=["last_clicked"])
-clicked = (out or {}).get("last_clicked")
-if clicked and clicked != st.session_state.get("trouver_last_click"):
-    st.session_state["trouver_last_click"] = clicked
-    st.query_params.clear()
-    st.query_params["at"] = f"{clicked['lng']:.6f},{clicked['lat']:.6f}"
-    st.session_state.pop("trouver_text", None)
-    st.rerun()
-if origin is None:
-    st.caption("Touchez la carte pour chercher autour d'un point.")
+
+
+def draw_map(height: int) -> None:
+    """The map (origin, places, route); a tap on it searches around the tapped point."""
+    m = finder_layer.finder_map(origin, origin_label, results, chosen, route,
+                                answer.order if answer else "walk")
+    out = st_folium(m, height=height, use_container_width=True, key="trouver-map",
+                    returned_objects=["last_clicked"])
+    clicked = (out or {}).get("last_clicked")
+    if clicked and clicked != st.session_state.get("trouver_last_click"):
+        st.session_state["trouver_last_click"] = clicked
+        st.query_params.clear()
+        st.query_params["at"] = f"{clicked['lng']:.6f},{clicked['lat']:.6f}"
+        st.session_state.pop("trouver_text", None)
+        st.rerun()
+    st.caption("Touchez la carte pour chercher autour d'un autre point.")
+
+
+if answer is None:  # nothing found yet: the map, to tap a point
+    draw_map(380)
 
 # --- results ---------------------------------------------------------------------------
 if answer is not None:
@@ -152,12 +166,17 @@ if answer is not None:
             st.markdown(ui.card(p), unsafe_allow_html=True)
             if p["id"] == chosen:
                 st.markdown(ui.detail(p), unsafe_allow_html=True)
-                st.caption(f"Itinéraire {by} tracé sur la carte.")
+                st.markdown(f"**Itinéraire {by}** (en vert sur la carte) :")
+                draw_map(320)
                 st.button("Fermer le détail", key=f"trouver-close-{p['rang']}", on_click=_close,
                           width="stretch")
             else:
                 st.button("Voir le détail et l'itinéraire", key=f"trouver-open-{p['rang']}",
                           on_click=_open, args=(p["id"],), width="stretch", type="primary")
+
+    if chosen not in by_id:  # with a place open, the map is in its card
+        st.markdown("**Sur la carte** (départ en rouge, lieux en bleu) :")
+        draw_map(300)
 
     visits = van_visits(answer.lon, answer.lat)
     if visits is not None:

@@ -17,6 +17,10 @@ from maillage.finder import Finder
 #: Styles for a 375 px wide phone: big touch targets, readable type.
 PHONE_CSS = """
 <style>
+@media (max-width: 640px) {
+  h1 { font-size: 1.9rem !important; }
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+}
 .stButton button, .stDownloadButton button { min-height: 48px; font-size: 1.05rem; }
 .st-key-trouver-sugg .stButton button { justify-content: flex-start; text-align: left; }
 .trouver-card h3 { font-size: 1.2rem; margin: 0 0 .2rem 0; padding: 0; line-height: 1.3; }
@@ -35,7 +39,8 @@ a.trouver-action.secondary { background: #eef2f7; color: #1b3a5c !important;
 </style>
 """
 
-KIND_ICONS = {"address": "📍", "street": "🛣️", "commune": "🏛️", "place": "💻"}
+KIND_ICONS = {"address": ":material/home_pin:", "street": ":material/signpost:",
+              "commune": ":material/account_balance:", "place": ":material/computer:"}
 
 
 @st.cache_resource(ttl=3600, show_spinner="Chargement des adresses et du réseau routier…")
@@ -75,9 +80,9 @@ def open_state(value: bool | None) -> str:
 def card(p: dict) -> str:
     """The summary card of one result (everything escaped)."""
     walk, drive = p["a_pied"], p["en_voiture"]
-    times = (f"🚶 À pied : {esc(minutes(walk['minutes']))}"
+    times = (f"À pied : {esc(minutes(walk['minutes']))}"
              f"{' (' + esc(distance(walk['metres'])) + ')' if walk['metres'] else ''}<br>"
-             f"🚗 En voiture : {esc(minutes(drive['minutes']))}"
+             f"En voiture : {esc(minutes(drive['minutes']))}"
              f"{' (' + esc(distance(drive['metres'])) + ')' if drive['metres'] else ''}")
     return (f'<div class="trouver-card" role="group" aria-label="{esc(p["nom"])}">'
             f'<h3>{p["rang"]}. {esc(p["nom"])}</h3>'
@@ -94,14 +99,14 @@ def detail(p: dict) -> str:
     """Everything public about the chosen place: hours, services, publics, contacts."""
     actions = []
     if p["tel"]:
-        actions.append(f'<a class="trouver-action" href="{esc(p["tel"])}">📞 Appeler le '
+        actions.append(f'<a class="trouver-action" href="{esc(p["tel"])}">Appeler le '
                        f'{esc(p["telephone"])}</a>')
     if p["prise_rdv"]:
         actions.append(f'<a class="trouver-action" href="{esc(p["prise_rdv"])}" '
-                       'target="_blank" rel="noopener noreferrer">📅 Prendre rendez-vous</a>')
+                       'target="_blank" rel="noopener noreferrer">Prendre rendez-vous</a>')
     if p["site_web"]:
         actions.append(f'<a class="trouver-action secondary" href="{esc(p["site_web"])}" '
-                       'target="_blank" rel="noopener noreferrer">🌐 Site web</a>')
+                       'target="_blank" rel="noopener noreferrer">Site web</a>')
     rows = [("Horaires", esc(p["horaires_fr"]) or "non renseignés")]
     if p["presentation"]:
         rows.append(("Présentation", esc(p["presentation"])))
