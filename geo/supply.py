@@ -87,6 +87,20 @@ def points(lonlat: Sequence[tuple[float, float]], names: Sequence[str] | None = 
                             crs=CRS_STORE)[COLUMNS]
 
 
+def workshop_stops(s: Settings | None = None, plan_pk: int | None = None) -> gpd.GeoDataFrame:
+    """The distinct stops of the mobile workshops: of plan ``plan_pk``, else of every
+    published plan (:func:`maillage.tour_store.visits_frame`); empty when none."""
+    from maillage import tour_store
+
+    visits = tour_store.visits_frame(plan_pk, published_only=plan_pk is None, s=s)
+    stops = visits.dropna(subset=["lon", "lat"]).drop_duplicates("stop_key")
+    pts = points(stops[["lon", "lat"]].to_numpy(dtype=np.float64),
+                 stops["stop_name"].astype(str).tolist(), source="arrêt")
+    pts["place_id"] = stops["stop_key"].astype(str).to_numpy()
+    pts["code_insee"] = stops["code_insee"].fillna("").astype(str).to_numpy()
+    return pts
+
+
 def mairies(s: Settings | None = None) -> gpd.GeoDataFrame:
     """The 34 town halls, as candidate points for a what-if."""
     raw = gpd.read_file(fetch.resolve("mairies", s).path).to_crs(CRS_STORE)

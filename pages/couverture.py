@@ -92,8 +92,15 @@ with st.expander("Lieux pris en compte et options", expanded=False):
                            key="cov_by_commune",
                            help="À pied, les carreaux non couverts de l'agglomération forment "
                                 "sinon une seule très grande zone.")
+    with_stops = st.toggle("Compter aussi les arrêts des ateliers mobiles (plans publiés)",
+                           key="cov_stops")
 
 places = supply.select(all_places, scope, services, kinds)
+if with_stops:
+    stops = cov.workshop_stops()
+    if stops.empty:
+        st.info("Aucun plan de tournées publié : pas d'arrêt d'atelier mobile à ajouter.")
+    places = pd.concat([places, stops], ignore_index=True)
 if places.empty:
     st.warning("Aucun lieu ne correspond à cette sélection"
                + (" : le registre ne compte encore aucun point labellisé." if scope == "labelled"

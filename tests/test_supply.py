@@ -60,3 +60,29 @@ def test_town_halls_from_the_mirror(real_settings):
     m = supply.mairies(real_settings)
     assert len(m) == 34 and m["code_insee"].is_unique
     assert m["name"].str.startswith("Mairie de ").all()
+
+
+def test_workshop_stops_are_distinct_supply_points(monkeypatch):
+    import pandas as pd
+
+    from maillage import tour_store
+
+    visits = pd.DataFrame({
+        "stop_key": ["mairie-97209", "mairie-97209", "marche-1"],
+        "stop_name": ["Mairie", "Mairie", "Marché <b>"], "lon": [-61.07, -61.07, -61.0],
+        "lat": [14.60, 14.60, 14.7], "code_insee": ["97209", "97209", None],
+    })
+    seen = {}
+
+    def fake(plan_pk=None, published_only=False, s=None):
+        seen.update(plan_pk=plan_pk, published_only=published_only)
+        return visits
+
+    monkeypatch.setattr(tour_store, "visits_frame", fake)
+    stops = supply.workshop_stops()
+    assert seen == {"plan_pk": None, "published_only": True}
+    assert stops["place_id"].tolist() == ["mairie-97209", "marche-1"]
+    assert stops["source"].eq("arrêt").all() and list(stops.columns) == supply.COLUMNS
+    assert stops["code_insee"].tolist() == ["97209", ""]
+    supply.workshop_stops(plan_pk=3)
+    assert seen == {"plan_pk": 3, "published_only": False}

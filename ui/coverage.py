@@ -52,6 +52,12 @@ def places() -> gpd.GeoDataFrame:
     return supply.places(settings.get())
 
 
+@st.cache_data(ttl=120, show_spinner=False)
+def workshop_stops() -> gpd.GeoDataFrame:
+    """The stops of the published mobile-workshop plans."""
+    return supply.workshop_stops(settings.get())
+
+
 @st.cache_data(show_spinner=False)
 def town_halls() -> gpd.GeoDataFrame:
     """The 34 town halls, candidates for a what-if."""

@@ -66,7 +66,7 @@ def run(mode: str, minutes: list[float], weight: str = "population", places: str
         services: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
         with_points: list[tuple[float, float]] | None = None, without: tuple[str, ...] = (),
         zone_minutes: float | None = None, connectivity: int = 8, by_commune: bool = False,
-        s: settings.Settings | None = None) -> dict:
+        with_stops: bool = False, s: settings.Settings | None = None) -> dict:
     """Compute the coverage (and the what-if when asked) on the real data; plain dict out."""
     from analysis import coverage, graph, snap, whatif, white_zones
     from geo import communes as communes_mod
@@ -80,6 +80,8 @@ def run(mode: str, minutes: list[float], weight: str = "population", places: str
             if weight == "fragility" else None)
     dem = coverage.demand(grid, com, weight, frag)
     sup = supply.select(supply.places(s), places, services, kinds)
+    if with_stops:
+        sup = pd.concat([sup, supply.workshop_stops(s)], ignore_index=True)
     if sup.empty and places == "labelled":
         raise MaillageError("Le registre ne compte encore aucun point numérique labellisé : "
                             "calculez la couverture de tous les lieux (--places all).")
@@ -162,7 +164,8 @@ def _coverage(args: argparse.Namespace) -> int:
     mode, minutes, points = _check_args(args)
     res = run(mode, minutes, args.weight, args.places, tuple(args.service or ()),
               tuple(args.kind or ()), points, tuple(args.without or ()),
-              connectivity=args.connectivity, by_commune=args.by_commune)
+              connectivity=args.connectivity, by_commune=args.by_commune,
+              with_stops=args.with_stops)
     if args.json:
         payload = {k: v for k, v in res.items() if k not in ("tables", "zones", "whatif")}
         payload["tables"] = _records(res["tables"])
@@ -223,6 +226,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ne garder que les lieux offrant ce service (répétable)")
     p.add_argument("--kind", action="append", metavar="TYPE",
                    help="ne garder que ce type de lieu, par exemple « lieu fixe » (répétable)")
+    p.add_argument("--with-stops", action="store_true",
+                   help="compte aussi les arrêts des ateliers mobiles des plans publiés")
     p.add_argument("--with", dest="with_points", action="append", metavar="LON,LAT",
                    help="ajoute un point hypothétique (répétable)")
     p.add_argument("--without", action="append", metavar="ID_LIEU",
