@@ -193,7 +193,8 @@ def trace(net: Network, t: Tree, place: int, *, geometry: bool = True) -> Route:
             pieces.append(_piece(g, et, end_fl, flt))
     line = np.zeros((0, 2))
     if geometry:
-        xy = np.vstack([t.origin_xy[None, :], o.xy[:1], *pieces, p.xy[place:place + 1], net.place_xy[place:place + 1]])
+        xy = np.vstack([t.origin_xy[None, :], o.xy[:1], *pieces, p.xy[place:place + 1],
+                        net.place_xy[place:place + 1]])
         line = snap.to_lonlat(xy)
     return Route(net.mode, seconds, float(metres), line)
 

@@ -123,33 +123,24 @@ def _round(metres: float) -> int | None:
 
 def van_visits(lon: float, lat: float, when: datetime | None = None,
                radius_m: float = 5000.0, limit: int = 3) -> list[dict] | None:
-    """Next published visits of the mobile workshop near a point; None when not available.
+    """Next published visits of the mobile workshop within ``radius_m`` of a point.
 
-    Seam with the van tours (#7): uses :func:`analysis.tours.upcoming` on the published
-    visits of ``maillage.tour_store`` when both exist.
+    The soonest visit of each stop nearby, at most ``limit`` stops, soonest first (from
+    :func:`maillage.tour_store.next_visits`, the van tours of #7). None when the tours
+    cannot be read (module or tables missing).
     """
-    try:
-        from analysis import tours
-        from maillage import tour_store  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    published = getattr(tour_store, "published_visits", None)
-    upcoming = getattr(tours, "upcoming", None)
-    if published is None or upcoming is None:
-        return None
-    from maillage.registry import hours
+    from sqlalchemy.exc import SQLAlchemyError
 
-    after = when or datetime.now(hours.TZ)
-    if after.tzinfo is None:
-        after = after.replace(tzinfo=hours.TZ)
     try:
-        visits = published()
-    except MaillageError:
+        from maillage import tour_store
+    except ImportError:  # pragma: no cover - the tours are part of the product
         return None
-    if visits is None or not len(visits):
-        return []
-    rows = upcoming(visits, after, near=(lon, lat), radius_m=radius_m, limit=1)
-    rows = rows.sort_values(["starts_at"]).head(limit)
-    return [{"lieu": str(r["stop_name"]), "debut": r["starts_at"].isoformat(),
-             "fin": r["ends_at"].isoformat(), "distance_m": round(float(r["distance_m"])),
+    try:
+        rows = tour_store.next_visits(when, near=(lon, lat), radius_m=radius_m, limit=1)
+    except (MaillageError, SQLAlchemyError):
+        return None
+    rows = rows.sort_values("starts_at").head(limit)
+    return [{"lieu": str(r["stop_name"]), "adresse": str(r.get("address") or ""),
+             "debut": r["starts_at"].isoformat(), "fin": r["ends_at"].isoformat(),
+             "distance_m": round(float(r["distance_m"])),
              "lon": float(r["lon"]), "lat": float(r["lat"])} for _, r in rows.iterrows()]

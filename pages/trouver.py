@@ -165,9 +165,12 @@ if answer is not None:
         with st.container(border=True, key=f"trouver-result-{p['rang']}"):
             st.markdown(ui.card(p), unsafe_allow_html=True)
             if p["id"] == chosen:
+                links = ui.actions(p)
+                if links:
+                    st.markdown(links, unsafe_allow_html=True)
+                st.markdown(f"**Itinéraire {by}** (départ en rouge, trajet en vert) :")
+                draw_map(300)
                 st.markdown(ui.detail(p), unsafe_allow_html=True)
-                st.markdown(f"**Itinéraire {by}** (en vert sur la carte) :")
-                draw_map(320)
                 st.button("Fermer le détail", key=f"trouver-close-{p['rang']}", on_click=_close,
                           width="stretch")
             else:
@@ -184,9 +187,9 @@ if answer is not None:
         if not visits:
             st.write("Aucun passage prévu à moins de 5 km pour le moment.")
         for v in visits:
-            when = v["debut"][:16].replace("T", " à ")
-            st.markdown(f"- {ui.esc(when)} — {ui.esc(v['lieu'])} "
-                        f"({ui.esc(ui.distance(v['distance_m']))})", unsafe_allow_html=True)
+            where = ", ".join(x for x in (v["lieu"], v["adresse"]) if x)
+            st.markdown(f"- **{ui.esc(ui.when_fr(v['debut']))}** — {ui.esc(where)} "
+                        f"(à {ui.esc(ui.distance(v['distance_m']))})", unsafe_allow_html=True)
     pace = widgets.number(settings.get().walk_kmh, 1)
     st.caption(f"Temps estimés sur le réseau routier (marche à {pace} km/h ; voiture selon le "
                "type de route, sans embouteillages). Partagez cette page : le lien garde "

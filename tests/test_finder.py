@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -19,12 +21,12 @@ def _ways():
     lines, kinds, oneway = [], [], []
     xs, ys = [0, 0.004, 0.008, 0.012], [0, 0.004, 0.008]
     for y in ys:
-        for a, b in zip(xs[:-1], xs[1:], strict=True):
+        for a, b in itertools.pairwise(xs):
             lines.append([(a, y), (b, y)])
             kinds.append("major" if y == 0 else "minor")
             oneway.append(1 if (y == 0.004 and a == 0.004) else 0)
     for x in xs:
-        for a, b in zip(ys[:-1], ys[1:], strict=True):
+        for a, b in itertools.pairwise(ys):
             lines.append([(x, a), (x, (a + b) / 2), (x, b)])
             kinds.append("minor")
             oneway.append(0)
@@ -44,7 +46,7 @@ ORIGIN = (0.0043, 0.0012)
 
 
 def _lonlat(offsets) -> np.ndarray:
-    return np.asarray(offsets, dtype=np.float64) + [LON0, LAT0]
+    return np.asarray(offsets, dtype=np.float64) + np.array([LON0, LAT0])
 
 
 @pytest.fixture(scope="module")

@@ -95,8 +95,8 @@ def _list(values: list[str]) -> str:
     return esc(", ".join(values))
 
 
-def detail(p: dict) -> str:
-    """Everything public about the chosen place: hours, services, publics, contacts."""
+def actions(p: dict) -> str:
+    """Big links of the chosen place: call, book an appointment, web site."""
     actions = []
     if p["tel"]:
         actions.append(f'<a class="trouver-action" href="{esc(p["tel"])}">Appeler le '
@@ -107,6 +107,11 @@ def detail(p: dict) -> str:
     if p["site_web"]:
         actions.append(f'<a class="trouver-action secondary" href="{esc(p["site_web"])}" '
                        'target="_blank" rel="noopener noreferrer">Site web</a>')
+    return f'<div class="trouver-detail">{"".join(actions)}</div>' if actions else ""
+
+
+def detail(p: dict) -> str:
+    """Everything public about the chosen place: hours, services, publics, accessibility."""
     rows = [("Horaires", esc(p["horaires_fr"]) or "non renseignés")]
     if p["presentation"]:
         rows.append(("Présentation", esc(p["presentation"])))
@@ -130,4 +135,17 @@ def detail(p: dict) -> str:
     if p["courriels"]:
         rows.append(("Courriel", _list(p["courriels"])))
     body = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
-    return (f'<div class="trouver-detail">{"".join(actions)}<dl>{body}</dl></div>')
+    return f'<div class="trouver-detail"><dl>{body}</dl></div>'
+
+
+_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre")
+
+
+def when_fr(iso: str) -> str:
+    """``2026-05-04T09:30:00-04:00`` → « lundi 4 mai à 9h30 »."""
+    from datetime import datetime
+
+    d = datetime.fromisoformat(iso)
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} à {d.hour}h{d.minute:02d}"
