@@ -18,26 +18,27 @@ st.set_page_config(
 
 PAGES_DIR = Path(__file__).parent / "pages"
 
-#: Every page of the dashboard, in menu order: (file, French title, icon, url path).
+#: Every page of the dashboard, in menu order: (file, French title, icon). The URL of a
+#: page is its file name without ``.py`` (e.g. ``/trouver``), the same as Streamlit gives
+#: it before ``st.navigation`` first runs (see ``ui/__init__.py``), so links never break.
 PAGES = [
-    ("accueil.py", "Accueil", ":material/home:", "accueil"),
-    ("couverture.py", "Couverture", ":material/radar:", "couverture"),
-    ("2_Isochrones.py", "Isochrones", ":material/timelapse:", "isochrones"),
-    ("3_Points_numeriques.py", "Points numériques", ":material/location_on:", "points"),
-    ("arrets_proposes.py", "Arrêts proposés", ":material/add_location_alt:", "arrets"),
-    ("tournees.py", "Tournées", ":material/local_shipping:", "tournees"),
-    ("trouver.py", "Trouver un point numérique", ":material/search:", "trouver"),
-    ("indicateurs.py", "Indicateurs", ":material/monitoring:", "indicateurs"),
+    ("accueil.py", "Accueil", ":material/home:"),
+    ("couverture.py", "Couverture", ":material/radar:"),
+    ("isochrones.py", "Isochrones", ":material/timelapse:"),
+    ("points_numeriques.py", "Points numériques", ":material/location_on:"),
+    ("arrets_proposes.py", "Arrêts proposés", ":material/add_location_alt:"),
+    ("tournees.py", "Tournées", ":material/local_shipping:"),
+    ("trouver.py", "Trouver un point numérique", ":material/search:"),
+    ("indicateurs.py", "Indicateurs", ":material/monitoring:"),
 ]
 
 
 def _pages() -> list[st.Page]:
-    """The pages whose file exists (later features add theirs to PAGES)."""
+    """The pages of :data:`PAGES`; the first one is the home page."""
     return [
-        st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url,
-                default=(url == "accueil"))
-        for file, title, icon, url in PAGES
-        if (PAGES_DIR / file).exists()
+        st.Page(str(PAGES_DIR / file), title=title, icon=icon,
+                url_path=file.removesuffix(".py"), default=(i == 0))
+        for i, (file, title, icon) in enumerate(PAGES)
     ]
 
 

@@ -1,8 +1,9 @@
 """Map scripts and stylesheets served by the app itself, never from a CDN.
 
-Leaflet arrives through its PyPI package (``xstatic-leaflet``); :func:`install`
-copies its files under ``static/vendor/`` (ignored by git), which Streamlit
-serves at ``/app/static/`` (``server.enableStaticServing``).
+Leaflet and jQuery (which folium's popups use) arrive through their PyPI packages
+(``xstatic-leaflet``, ``xstatic-jquery``); :func:`install` copies their files under
+``static/vendor/`` (ignored by git), which Streamlit serves at ``/app/static/``
+(``server.enableStaticServing``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ VENDOR_DIR = STATIC_DIR / "vendor"
 STATIC_URL = "/app/static"
 LEAFLET_JS = f"{STATIC_URL}/vendor/leaflet/leaflet.js"
 LEAFLET_CSS = f"{STATIC_URL}/vendor/leaflet/leaflet.css"
+JQUERY_JS = f"{STATIC_URL}/vendor/jquery/jquery.min.js"
 
 
 def _leaflet_source() -> Path:
@@ -26,17 +28,28 @@ def _leaflet_source() -> Path:
     return Path(leaflet.BASE_DIR)
 
 
+def _jquery_source() -> Path:
+    from xstatic.pkg import jquery
+
+    return Path(jquery.BASE_DIR)
+
+
 def install(target: Path | None = None) -> Path:
-    """Copy Leaflet's JS, CSS and images into ``static/vendor/leaflet`` (idempotent)."""
-    target = target or VENDOR_DIR / "leaflet"
+    """Copy Leaflet (JS, CSS, images) and jQuery into ``static/vendor`` (idempotent)."""
+    target = target or VENDOR_DIR
+    leaflet = target / "leaflet"
+    leaflet.mkdir(parents=True, exist_ok=True)
     source = _leaflet_source()
-    target.mkdir(parents=True, exist_ok=True)
     for name in ("leaflet.js", "leaflet.css"):
-        shutil.copy2(source / name, target / name)
-    shutil.copytree(source / "images", target / "images", dirs_exist_ok=True)
+        shutil.copy2(source / name, leaflet / name)
+    shutil.copytree(source / "images", leaflet / "images", dirs_exist_ok=True)
+    jquery = target / "jquery"
+    jquery.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(_jquery_source() / "jquery.min.js", jquery / "jquery.min.js")
     return target
 
 
 def installed() -> bool:
-    """True when the Leaflet files are in place."""
-    return (VENDOR_DIR / "leaflet" / "leaflet.js").is_file()
+    """True when the map files are in place."""
+    return (VENDOR_DIR / "leaflet" / "leaflet.js").is_file() and (
+        VENDOR_DIR / "jquery" / "jquery.min.js").is_file()

@@ -9,7 +9,9 @@ commune outlines drawn by :func:`add_outlines` keep the map readable without the
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
+from functools import lru_cache
 
 import folium
 import geopandas as gpd
@@ -29,16 +31,21 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
 def base_map(*, center: tuple[float, float] = CENTER, zoom: int = ZOOM, tiles: bool = True,
-             canvas: bool = False, credits: str = "") -> folium.Map:
+             canvas: bool = False, credits: str = "", outlines: bool = True) -> folium.Map:
     """A folium map of Martinique with local Leaflet assets and source credits.
 
     ``credits`` is appended (as plain text, escaped) to the attribution, for the
     sources of the layers the caller draws. ``canvas`` renders vectors on a canvas
-    (for thousands of shapes, e.g. the 200 m grid).
+    (for thousands of shapes, e.g. the 200 m grid). ``outlines`` draws the commune
+    outlines underneath, so the island stays readable when no tile loads.
     """
+    # keyboard=False: Leaflet's keyboard handler focuses the map on mousedown, which
+    # scrolls the Streamlit page when the map is partly out of view, so the click
+    # lands elsewhere and popups never open (seen in Chromium through the iframe).
     m = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True,
-                   prefer_canvas=canvas, min_zoom=8, max_bounds=True)
-    m.default_js = [("leaflet", assets.LEAFLET_JS)]
+                   prefer_canvas=canvas, min_zoom=8, max_bounds=True, keyboard=False)
+    # jQuery first: folium's popups build their content with it.
+    m.default_js = [("jquery", assets.JQUERY_JS), ("leaflet", assets.LEAFLET_JS)]
     m.default_css = [("leaflet_css", assets.LEAFLET_CSS)]
     if tiles:
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,
@@ -51,6 +58,13 @@ def base_map(*, center: tuple[float, float] = CENTER, zoom: int = ZOOM, tiles: b
     if extra:
         m.add_child(_Attribution(" · ".join(extra)))
     folium.map.CustomPane("outlines", z_index=350).add_to(m)
+    if outlines:
+        folium.GeoJson(
+            _outlines_geojson(), name="Communes",
+            style_function=lambda _f: {"color": "#6b6b6b", "weight": 1, "fillColor": "#f3efe6",
+                                       "fillOpacity": 0.6},
+            interactive=False, pane="outlines", control=False,
+        ).add_to(m)
     if center == CENTER:
         m.fit_bounds(BOUNDS)
     return m
@@ -69,6 +83,14 @@ class _Attribution(folium.MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+
+
+@lru_cache(maxsize=1)
+def _outlines_geojson() -> dict:
+    """The commune outlines as GeoJSON (read once per process)."""
+    from geo import communes
+
+    return json.loads(communes.load()[["code_insee", "geometry"]].to_json(drop_id=True))
 
 
 def add_outlines(m: folium.Map, communes: gpd.GeoDataFrame, *, name: str = "Communes",

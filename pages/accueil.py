@@ -57,7 +57,7 @@ shaded = communes.merge(
 shaded["valeur"] = [choropleth.fmt_value(v, indicator.unit) for v in shaded[indicator.column]]
 highlight = None if epci_choice == epci_names[0] else set(scope["code_insee"])
 
-m = basemap.base_map(credits="Insee, IGN Admin Express", canvas=show_grid)
+m = basemap.base_map(credits="Insee, IGN Admin Express", canvas=show_grid, outlines=False)
 layer, legend = choropleth.commune_layer(
     shaded, shaded[indicator.column], title=indicator.label, unit=indicator.unit,
     tooltip_fields={"nom": "Commune", "epci_court": "EPCI", "valeur": indicator.label},

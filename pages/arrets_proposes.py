@@ -127,7 +127,6 @@ stops = inst.stops(sol)
 names = dict(zip(communes["code_insee"], communes["nom"], strict=True))
 stops["commune"] = stops["code_insee"].map(names).fillna(stops["code_insee"])
 m = basemap.base_map(canvas=True, credits="Insee Filosofi 2017, DILA, Martinique Transport")
-basemap.add_outlines(m, communes)
 new_cells = inst.newly_covered(sol, minutes) & in_scope
 cell_ll = snap.to_lonlat(inst.dem[["x", "y"]].to_numpy()[new_cells])
 folium.GeoJson(

@@ -1,4 +1,26 @@
 """Streamlit helpers shared by the pages (cached loaders, legends, credits).
 
 Only pages import this package; ``geo`` and ``analysis`` never import streamlit.
+
+Importing it also fixes a start-up quirk: on a fresh server, Streamlit runs the
+first requested page straight from ``pages/`` (its old multipage mode) until
+``app.py`` has called ``st.navigation`` once. A link such as ``/trouver?q=…``
+opened first would then run without the app's navigation and show "page not
+found". The first import switches that mode off and reruns through ``app.py``.
 """
+
+from __future__ import annotations
+
+
+def _leave_pages_directory_mode() -> None:
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        import streamlit as st
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()

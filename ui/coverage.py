@@ -16,6 +16,7 @@ import streamlit as st
 from analysis import coverage, graph, white_zones
 from geo import roads, supply
 from maillage import settings
+from maillage.registry import store
 from ui import data
 
 
@@ -46,10 +47,14 @@ def cell_index(cell_ids: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return white_zones.grid_index(cell_ids)
 
 
-@st.cache_data(ttl=120, show_spinner="Lecture du registre des lieux…")
-def places() -> gpd.GeoDataFrame:
-    """Every located place of the registry (refreshed every two minutes)."""
+@st.cache_data(max_entries=2, show_spinner="Lecture du registre des lieux…")
+def _places(revision: str) -> gpd.GeoDataFrame:
     return supply.places(settings.get())
+
+
+def places() -> gpd.GeoDataFrame:
+    """Every located place of the registry (reloaded whenever the registry changes)."""
+    return _places(store.revision(settings.get()))
 
 
 @st.cache_data(ttl=120, show_spinner=False)

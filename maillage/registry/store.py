@@ -96,6 +96,20 @@ def get_place(session: Session, place_id: str) -> Place:
     return place
 
 
+def revision(s: Settings | None = None) -> str:
+    """A fingerprint of the registry that changes with every write (for display caches).
+
+    Pages key their cached copy of the places on it, so an edit made anywhere (page,
+    command line, another editor) shows at the next rerun, never a stale list.
+    """
+    db.migrate(s)
+    with db.read_session(s) as session:
+        count, latest, versions = session.execute(
+            select(func.count(Place.pk), func.max(Place.updated_at), func.sum(Place.version))
+        ).one()
+    return f"{count}:{latest}:{versions}"
+
+
 def rows(s: Settings | None = None) -> list[dict[str, str]]:
     """Every place as a row of strings (what the CSV export writes)."""
     db.migrate(s)

@@ -24,8 +24,7 @@ def test_place_name_is_plain_text_in_popup(page, app_server: str,
         db.engine(s).dispose()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(app_server)
-    page.get_by_role("link", name="Points numériques").click()
+    page.goto(f"{app_server}/points_numeriques")
     page.get_by_text("lieux affichés").wait_for()
     map_frame(page)
     search = page.get_by_label("Rechercher un nom")

@@ -10,7 +10,6 @@ from streamlit_folium import st_folium
 
 from geo import basemap, places_layer
 from geo.errors import MaillageError
-from maillage import db
 from maillage.db.models import HOST_TYPES, KINDS, LABEL_STATUSES
 from maillage.registry import csvio, standard, store
 from ui import signin
@@ -24,22 +23,17 @@ actor = signin.box()
 editor = actor is not None and actor.can_edit_places
 
 
-@st.cache_data(ttl=60, show_spinner="Chargement du registre…")
-def load(public: bool, stamp: int):
-    """Places of the registry (``stamp`` changes after each edit to refresh)."""
-    db.migrate()
+@st.cache_data(max_entries=4, show_spinner="Chargement du registre…")
+def load(public: bool, revision: str):
+    """Places of the registry, reloaded whenever its ``revision`` changes."""
     return store.places_frame(public=public)
 
 
 try:
-    places = load(not editor, st.session_state.get("registry_stamp", 0))
+    places = load(not editor, store.revision())
 except MaillageError as exc:
     st.error(str(exc))
     st.stop()
-
-
-def _bump() -> None:
-    st.session_state["registry_stamp"] = st.session_state.get("registry_stamp", 0) + 1
 
 
 # --- filters -----------------------------------------------------------------------
@@ -78,8 +72,10 @@ m = basemap.base_map(credits="Registre Maillage (Hub Antilles, ANCT France servi
                              "conseillers numériques)")
 places_layer.add_places(m, shown)
 st.write(f"**{len(shown)}** lieux affichés sur {len(places)}.")
+# Only editors place points by clicking; for everyone else a click just opens the popup
+# (returning it would rerun the page and redraw the map, closing the popup).
 clicked = st_folium(m, height=520, use_container_width=True, key="places_map",
-                    returned_objects=["last_clicked"])
+                    returned_objects=["last_clicked"] if editor else [])
 legend = "".join(
     f'<span style="margin-right:1em"><span style="display:inline-block;width:.9em;height:.9em;'
     f'border-radius:50%;background:{colour};border:1px solid #333"></span> '
@@ -160,7 +156,6 @@ with edit:
             try:
                 store.save_place(actor, row, version)
                 st.success("Fiche enregistrée.")
-                _bump()
             except MaillageError as exc:
                 st.error(str(exc))
 
@@ -176,7 +171,6 @@ with label:
                 try:
                     store.change_label(actor, chosen, new, int(current["version"]), comment)
                     st.success(f"Statut changé en « {new} ».")
-                    _bump()
                 except MaillageError as exc:
                     st.error(str(exc))
 
@@ -188,7 +182,6 @@ with files:
             st.success(f"{result['imported']} lieux ajoutés, {result['updated']} mis à jour.")
             for w in result["warnings"]:
                 st.warning(w)
-            _bump()
         except MaillageError as exc:
             st.error(str(exc))
     rows = store.rows()

@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+import ui  # noqa: F401  (start-up navigation fix, see ui/__init__.py)
 from analysis import graph, isochrone, snap
-from geo import basemap, communes, fetch, population, roads
+from geo import basemap, fetch, population, roads
 from geo.errors import MaillageError
 from maillage import settings
 
@@ -51,11 +52,6 @@ def load_town_halls() -> pd.DataFrame:
     }).sort_values("commune")
 
 
-@st.cache_data(show_spinner=False)
-def load_outlines():
-    return communes.load(settings.get())
-
-
 c1, c2, c3 = st.columns([1, 2, 2])
 mode = MODES[c1.radio("Mode", list(MODES), horizontal=False)]
 default = "5,10,15" if mode == "walk" else "10,20,30"
@@ -82,7 +78,6 @@ if origin is not None:
         st.error(str(exc))
 
 m = basemap.base_map(credits="Insee, Filosofi 2017")
-basemap.add_outlines(m, load_outlines())
 if bands is not None:
     shown = bands.to_crs(settings.CRS_STORE)
     for k in range(len(shown) - 1, -1, -1):
