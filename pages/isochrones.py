@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-import ui  # noqa: F401  (start-up navigation fix, see ui/__init__.py)
-from analysis import graph, isochrone, snap
-from geo import basemap, fetch, population, roads
+from analysis import isochrone, snap
+from geo import basemap, fetch, population
 from geo.errors import MaillageError
 from maillage import settings
+from ui import data
 
 COLORS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
 MODES = {"À pied": "walk", "En voiture": "drive"}
@@ -23,18 +23,6 @@ st.title("Isochrones")
 st.caption("Jusqu'où va-t-on en quelques minutes, à pied ou en voiture, par les routes ? "
            "Cliquez sur la carte ou choisissez une mairie. Réseau routier © les contributeurs "
            "d'OpenStreetMap (ODbL) ; population : Insee, Filosofi 2017 (carreaux de 200 m).")
-
-
-@st.cache_resource(show_spinner="Chargement du réseau routier…")
-def load_graph(mode: str) -> graph.Graph:
-    g = graph.load(mode, settings.get())
-    g.tree  # noqa: B018 - build the snapping index once
-    return g
-
-
-@st.cache_resource(show_spinner=False)
-def load_land():
-    return roads.island(settings.get())
 
 
 @st.cache_data(show_spinner="Chargement des carreaux de population…")
@@ -69,8 +57,8 @@ bands = None
 if origin is not None:
     try:
         minutes = isochrone.parse_minutes(minutes_text)
-        g = load_graph(mode)
-        land = load_land()
+        g = data.road_graph(mode)
+        land = data.land()
         o = snap.snap_checked(g, origin, settings.get().max_snap_m, land=land)
         with st.spinner("Calcul des isochrones…"):
             bands = isochrone.isochrones(g, o, minutes, land=land, grid=load_grid())

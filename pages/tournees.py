@@ -16,7 +16,7 @@ from analysis import schedule, tours
 from geo import basemap, tours_io
 from geo.errors import MaillageError
 from maillage import settings, tour_store
-from ui import signin
+from ui import data, signin
 
 #: Colours of the vans; each day of a van is a shade of its colour.
 VAN_COLOURS = [["#1f4e9c", "#3b6fc4", "#5d8fe0", "#86aef0", "#0e3270"],
@@ -25,13 +25,6 @@ VAN_COLOURS = [["#1f4e9c", "#3b6fc4", "#5d8fe0", "#86aef0", "#0e3270"],
 
 st.title("Tournées des ateliers mobiles")
 actor = signin.box()
-
-
-@st.cache_resource(show_spinner="Chargement du réseau routier…")
-def _graph():
-    from analysis import graph
-
-    return graph.load("drive")
 
 
 def _public() -> None:
@@ -88,7 +81,7 @@ with plan_tab, st.form("inputs"):
 
 
 def _solve(problem: tours.Problem, limit: float) -> None:
-    g = _graph()
+    g = data.road_graph("drive")
     with st.spinner("Temps de trajet entre les arrêts puis calcul des tournées…"):
         tr, pts = tours.travel(g, problem, settings.get().max_snap_m)
         plan = tours.solve(problem, tr, limit)

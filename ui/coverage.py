@@ -13,25 +13,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import coverage, graph, white_zones
-from geo import roads, supply
+from analysis import coverage, white_zones
+from geo import supply
 from maillage import settings
 from maillage.registry import store
 from ui import data
 
-
-@st.cache_resource(show_spinner="Chargement du réseau routier…")
-def road_graph(mode: str) -> graph.Graph:
-    """The cached ``mode`` graph with its snapping index built (shared, read-only)."""
-    g = graph.load(mode, settings.get())
-    g.tree  # noqa: B018 - build the snapping index once
-    return g
-
-
-@st.cache_resource(show_spinner=False)
-def land():
-    """Martinique's land (EPSG:5490), to refuse points at sea."""
-    return roads.island(settings.get())
+road_graph = data.road_graph
+land = data.land
 
 
 @st.cache_data(show_spinner="Préparation de la demande…")

@@ -6,9 +6,10 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from analysis import demography
-from geo import choropleth, population
+from analysis import demography, graph
+from geo import choropleth, population, roads
 from geo import communes as communes_mod
+from maillage import settings
 
 
 @st.cache_data(show_spinner="Chargement des communes…")
@@ -46,3 +47,17 @@ def commune_profile() -> pd.DataFrame:
 def grid_geojson(column: str, title: str, unit: str) -> tuple[dict, choropleth.Legend]:
     """The grid shaded by ``column`` as GeoJSON, built once per server (read-only)."""
     return choropleth.grid_geojson(grid(), column, title=title, unit=unit)
+
+
+@st.cache_resource(show_spinner="Chargement du réseau routier…")
+def road_graph(mode: str) -> graph.Graph:
+    """The cached ``mode`` graph with its snapping index built (shared, read-only)."""
+    g = graph.load(mode, settings.get())
+    g.tree  # noqa: B018 - build the snapping index once
+    return g
+
+
+@st.cache_resource(show_spinner=False)
+def land():
+    """Martinique's land (EPSG:5490), to refuse points at sea."""
+    return roads.island(settings.get())

@@ -44,14 +44,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder prepared by the real data step (mirror → layers, graphs, registry)."""
+def browser_data_dir(prepared_data_dir: Path) -> Path:
+    """The data folder the server runs on (prepared once by the data step)."""
     _require_browser()
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
-    subprocess.run([sys.executable, "-m", "maillage.cli", "data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=900)
-    return data_dir
+    return prepared_data_dir
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
