@@ -22,6 +22,41 @@ from maillage import commands
 #: Exit code of a refused input or a missing source.
 EXIT_USAGE = 2
 
+#: French for the messages argparse prints (it looks them up through gettext).
+_ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "affiche cette aide et quitte",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "choix invalide : %(value)r (possibles : %(choices)s)",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "expected one argument": "une valeur attendue",
+    "expected at least one argument": "au moins une valeur attendue",
+    "expected at most one argument": "au plus une valeur attendue",
+    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s) : %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "option ambiguë : %(option)s peut désigner %(matches)s",
+    "not allowed with argument %s": "incompatible avec l'argument %s",
+    "one of the arguments %s is required": "l'un des arguments %s est obligatoire",
+    "ignored explicit argument %r": "argument explicite ignoré : %r",
+}
+
+
+def _french(message: str) -> str:
+    return _ARGPARSE_FR.get(message, message)
+
+
+def _french_n(singular: str, plural: str, n: int) -> str:
+    return _french(singular if n == 1 else plural)
+
+
+# argparse resolves its messages at call time through these module globals.
+argparse._ = _french  # type: ignore[attr-defined]
+argparse.ngettext = _french_n  # type: ignore[attr-defined]
+
 
 class FrenchParser(argparse.ArgumentParser):
     """An argument parser whose errors are French and exit with code 2."""
