@@ -321,19 +321,22 @@ def straight_line_gap(g: Graph, acc: Access, supply_xy: np.ndarray, cell_xy: np.
     For every cell, the usable place nearest as the crow flies is compared with the
     fastest one: the cell counts when reaching the straight-line one takes more than
     ``tolerance_s`` longer. One reverse Dijkstra per place that is somebody's
-    straight-line nearest. Returns the share of cells and of ``weights`` concerned (%)
-    and the weighted mean extra time (minutes) among them.
+    straight-line nearest (:func:`analysis.routing.matrix_to`, chunked). Returns the
+    share of cells and of ``weights`` concerned (%) and the weighted mean extra time
+    (minutes) among them.
     """
     from scipy.spatial import cKDTree
 
     rows = np.flatnonzero(acc.usable)
     _, k = cKDTree(np.asarray(supply_xy)[rows]).query(np.asarray(cell_xy))
     crow = rows[k]
-    t_crow = np.full(len(crow), np.inf)
-    for r in np.unique(crow):
-        mine = np.flatnonzero(crow == r)
-        t, _ = routing.nearest(g, acc.supply.take([r]), acc.cells.take(mine))
-        t_crow[mine] = t
+    places, col = np.unique(crow, return_inverse=True)
+    t_crow = np.empty(len(crow))
+    for lo in range(0, len(places), routing.CHUNK):  # bounds the (cells × places) block
+        mine = np.flatnonzero((col >= lo) & (col < lo + routing.CHUNK))
+        chunk = acc.supply.take(places[lo:lo + routing.CHUNK])
+        t = routing.matrix_to(g, acc.cells.take(mine), chunk)
+        t_crow[mine] = t[np.arange(len(mine)), col[mine] - lo]
     net = acc.network_s
     worse = (t_crow > net + tolerance_s) & np.isfinite(net)
     w = np.asarray(weights, dtype=np.float64)

@@ -35,7 +35,7 @@ MODES: tuple[str, ...] = ("drive", "walk")
 #: Maximal gap between densified points along an edge (metres).
 SPACING_M = 20.0
 #: Bump when the cached format or the building rules change.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _ARRAYS = (
     "indptr", "indices", "weight", "length", "node_xy",
@@ -106,6 +106,24 @@ class Graph:
         """Lengths of the same arcs as :attr:`csr`."""
         n = self.n_nodes
         return sparse.csr_matrix((self.length, self.indices, self.indptr), shape=(n, n))
+
+    @cached_property
+    def arc_edge(self) -> np.ndarray:
+        """Geometric edge of each arc of :attr:`csr` (its ``data`` order): the fastest one.
+
+        The arc ``u → v`` runs along its edge forwards when ``edge_u[arc_edge] == u``.
+        """
+        e = np.arange(self.n_edges)
+        u = np.concatenate([self.edge_u, self.edge_v]).astype(np.int64)
+        v = np.concatenate([self.edge_v, self.edge_u]).astype(np.int64)
+        w = np.concatenate([self.edge_fwd, self.edge_bwd])
+        ok = np.isfinite(w) & (u != v)
+        u, v, w, e = u[ok], v[ok], w[ok], np.concatenate([e, e])[ok]
+        order = np.lexsort((w, v, u))  # the same choice as _arcs_to_csr: fastest first
+        key = u[order] * self.n_nodes + v[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        return e[order][first].astype(np.int64)
 
     @cached_property
     def tree(self):
@@ -257,22 +275,36 @@ def build(ways, mode: str, speeds: dict[str, float], walk_kmh: float,
     }
     start, end = start[keep_edge], end[keep_edge]
     e_u, e_v = new_id[e_u[keep_edge]], new_id[e_v[keep_edge]]
-    e_fwd, e_bwd, e_len, e_time = e_fwd[keep_edge], e_bwd[keep_edge], e_len[keep_edge], e_time[
-        keep_edge]
+    e_fwd, e_bwd, e_len, e_time = (a[keep_edge] for a in (e_fwd, e_bwd, e_len, e_time))
     node_xy = node_xy[keep_node]
-    csr, arc_len = _arcs_to_csr(len(node_xy), e_u, e_v, e_fwd, e_bwd, e_len)
 
-    # geometry of each edge with its time and length fractions
+    # geometry of each edge: its vertices with the time and length from u
     counts = end - start + 1
     gidx = _ranges(start, counts)
     geom_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     g_edge = np.repeat(np.arange(len(start)), counts)
+    geom = (xy[gidx], cum_t[gidx] - cum_t[start][g_edge], cum_l[gidx] - cum_l[start][g_edge])
+    edges = (e_u, e_v, e_fwd, e_bwd, e_len, e_time)
+
+    # merge edges through nodes where exactly two ways meet (no choice of route there)
+    n_before = len(node_xy)
+    chains, keep_node = _chains(len(node_xy), e_u, e_v, e_fwd, e_bwd)
+    edges, geom_off, geom = _merge(chains, edges, geom_off, geom)
+    e_u, e_v, e_fwd, e_bwd, e_len, e_time = edges
+    new_id = np.cumsum(keep_node) - 1
+    e_u, e_v = new_id[e_u], new_id[e_v]
+    node_xy = node_xy[keep_node]
+    csr, arc_len = _arcs_to_csr(len(node_xy), e_u, e_v, e_fwd, e_bwd, e_len)
+
+    geom_xy, rel_t, rel_l = geom
+    g_edge = np.repeat(np.arange(len(e_u)), np.diff(geom_off))
     with np.errstate(invalid="ignore", divide="ignore"):
-        g_ft = (cum_t[gidx] - cum_t[start][g_edge]) / e_time[g_edge]
-        g_fl = (cum_l[gidx] - cum_l[start][g_edge]) / e_len[g_edge]
-    g_ft = np.nan_to_num(g_ft, nan=0.0)
-    g_fl = np.nan_to_num(g_fl, nan=0.0)
-    geom_xy = xy[gidx]
+        g_ft = np.nan_to_num(rel_t / e_time[g_edge], nan=0.0)
+        g_fl = np.nan_to_num(rel_l / e_len[g_edge], nan=0.0)
+    g_ft[geom_off[1:] - 1] = 1.0  # exact ends, whatever the rounding of the sums
+    g_fl[geom_off[1:] - 1] = 1.0
+    g_ft[geom_off[:-1]] = 0.0
+    g_fl[geom_off[:-1]] = 0.0
     pts = _densify(geom_xy, geom_off, g_ft, spacing_m)
 
     meta = {
@@ -281,7 +313,8 @@ def build(ways, mode: str, speeds: dict[str, float], walk_kmh: float,
         "source_sha256": ways.sha256,
         "nodes": len(node_xy),
         "arcs": int(csr.nnz),
-        "edges": len(start),
+        "edges": len(e_u),
+        "nodes_merged": int(n_before - len(node_xy)),
         "km": round(float(e_len.sum()) / 1000, 3),
         **dropped,
     }
@@ -316,6 +349,104 @@ def _arcs_to_csr(n: int, e_u, e_v, e_fwd, e_bwd, e_len):
     indptr = np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))])
     csr = sparse.csr_matrix((w, v, indptr), shape=(n, n))
     return csr, ln
+
+
+def _chains(n: int, e_u, e_v, e_fwd, e_bwd) -> tuple[list[list[tuple[int, bool]]], np.ndarray]:
+    """Group edges into chains through *pass-through* nodes; return chains and kept nodes.
+
+    A node is passed through when exactly two distinct edges meet there and they allow
+    the same directions of travel (both two-way, or one-way the same way): a route that
+    enters it has one way out, so it is no junction (osmnx's simplification does the
+    same). Each chain is a list of (edge, reversed) from a kept node to a kept node.
+    """
+    eu, ev = e_u.tolist(), e_v.tolist()
+    ends = np.concatenate([e_u, e_v])
+    deg = np.bincount(ends, minlength=n)
+    order = np.argsort(ends, kind="stable") % len(e_u)
+    ptr = np.concatenate([[0], np.cumsum(deg)])
+    two = np.flatnonzero(deg == 2)
+    a, b = order[ptr[two]], order[ptr[two] + 1]
+
+    def ok_into(e, x):  # can the edge be travelled into node x?
+        return np.isfinite(np.where(e_v[e] == x, e_fwd[e], e_bwd[e]))
+
+    def ok_away(e, x):
+        return np.isfinite(np.where(e_u[e] == x, e_fwd[e], e_bwd[e]))
+
+    through = (a != b) & (ok_into(a, two) == ok_away(b, two)) & (ok_away(a, two) == ok_into(b, two))
+    passed = np.zeros(n, dtype=bool)
+    passed[two[through]] = True
+    other = {}
+    for x, ea, eb in zip(two[through].tolist(), a[through].tolist(), b[through].tolist(),
+                         strict=True):
+        other[(x, ea)], other[(x, eb)] = eb, ea
+    used = [False] * len(eu)
+    chains: list[list[tuple[int, bool]]] = []
+
+    def walk(node: int, e: int) -> None:
+        chain = []
+        while not used[e]:
+            used[e] = True
+            rev = eu[e] != node
+            chain.append((e, rev))
+            node = eu[e] if rev else ev[e]
+            if not passed[node]:
+                break
+            e = other[(node, e)]
+        chains.append(chain)
+
+    pass_list = passed.tolist()
+    for e in range(len(eu)):
+        if not used[e]:
+            if not pass_list[eu[e]]:
+                walk(eu[e], e)
+            elif not pass_list[ev[e]]:
+                walk(ev[e], e)
+    for e in range(len(eu)):  # what is left are closed loops of pass-through nodes
+        if not used[e]:
+            passed[eu[e]] = False
+            walk(eu[e], e)
+    return chains, ~passed
+
+
+def _merge(chains, edges, geom_off, geom):
+    """One edge per chain: summed times and lengths, vertices joined in travel order."""
+    e_u, e_v, e_fwd, e_bwd, e_len, e_time = edges
+    geom_xy, rel_t, rel_l = geom
+    pe = np.fromiter((e for c in chains for e, _ in c), dtype=np.int64)
+    rev = np.fromiter((r for c in chains for _, r in c), dtype=bool)
+    sizes = np.fromiter((len(c) for c in chains), dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    chain_of = np.repeat(np.arange(len(chains)), sizes)
+    is_first = np.zeros(len(pe), dtype=bool)
+    is_first[first] = True
+    last = np.cumsum(sizes) - 1
+    new_u = np.where(rev[first], e_v[pe[first]], e_u[pe[first]])
+    new_v = np.where(rev[last], e_u[pe[last]], e_v[pe[last]])
+    fwd = np.where(rev, e_bwd[pe], e_fwd[pe])
+    bwd = np.where(rev, e_fwd[pe], e_bwd[pe])
+    new_fwd, new_bwd = np.add.reduceat(fwd, first), np.add.reduceat(bwd, first)
+    new_len, new_time = np.add.reduceat(e_len[pe], first), np.add.reduceat(e_time[pe], first)
+    # time and length already travelled at the start of each piece
+    t0 = np.cumsum(e_time[pe]) - e_time[pe]
+    t0 -= t0[first][chain_of]
+    l0 = np.cumsum(e_len[pe]) - e_len[pe]
+    l0 -= l0[first][chain_of]
+    # vertices of each piece, the joint vertex dropped after the first piece
+    n_v = np.diff(geom_off)[pe]
+    skip = (~is_first).astype(np.int64)
+    cnt = n_v - skip
+    piece = np.repeat(np.arange(len(pe)), cnt)
+    q = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + skip[piece]
+    q = np.where(rev[piece], n_v[piece] - 1 - q, q)
+    old = geom_off[pe][piece] + q
+    e_of = pe[piece]
+    t = np.where(rev[piece], e_time[e_of] - rel_t[old], rel_t[old]) + t0[piece]
+    ln = np.where(rev[piece], e_len[e_of] - rel_l[old], rel_l[old]) + l0[piece]
+    new_off = np.concatenate([[0], np.cumsum(np.bincount(chain_of, weights=cnt,
+                                                          minlength=len(chains)))])
+    return ((new_u, new_v, new_fwd, new_bwd, new_len, new_time), new_off.astype(np.int64),
+            (geom_xy[old], t, ln))
 
 
 def _densify(geom_xy: np.ndarray, geom_off: np.ndarray, g_ft: np.ndarray,

@@ -6,11 +6,17 @@ gets an arc to ``v`` costing ``(1-f)·w_fwd`` and one to ``u`` costing
 ``f·w_bwd``. A target is reached at ``min(d[u] + f·w_fwd, d[v] + (1-f)·w_bwd)``,
 and directly when source and target lie on the same edge. Times are seconds;
 unreachable (or beyond the cutoff) is ``numpy.inf``.
+
+Public queries: :func:`one_to_all`, :func:`from_points`, :func:`times_from`,
+:func:`matrix` (sources × targets), :func:`matrix_to` (points × facilities, times *to*
+the facilities), :func:`nearest`, :func:`tree` / :func:`times_to` / :func:`path` (one
+origin, many destinations, with the paths), :func:`trip`, and the road shape of a
+path with :func:`path_xy` / :func:`trip_geometry`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -35,6 +41,7 @@ def _augmented(g: Graph, pts: Snapped, reverse: bool = False) -> sparse.csr_matr
     Forward: point → v costs (1-f)·w_fwd, point → u costs f·w_bwd (leaving the point).
     Reverse: arcs of the transposed graph, i.e. u → point costs f·w_fwd and
     v → point costs (1-f)·w_bwd, stored as point → u / point → v.
+    Built straight from int32 arrays (no copy or check by scipy later).
     """
     base = g.csr_rev if reverse else g.csr
     n, k = g.n_nodes, len(pts)
@@ -44,18 +51,19 @@ def _augmented(g: Graph, pts: Snapped, reverse: bool = False) -> sparse.csr_matr
         to_u, to_v = _part(f, fwd), _part(1 - f, bwd)
     else:
         to_u, to_v = _part(f, bwd), _part(1 - f, fwd)
-    u, v = g.edge_u[e].astype(np.int64), g.edge_v[e].astype(np.int64)
+    u, v = g.edge_u[e], g.edge_v[e]
     loop = u == v  # a self-loop edge: one arc, the cheaper way round
     to_u = np.where(loop, np.minimum(to_u, to_v), to_u)
     to_v = np.where(loop, np.inf, to_v)
-    cols = np.column_stack([u, v])
+    cols = np.column_stack([u, v]).astype(np.int32)
     w = np.column_stack([to_u, to_v])
     ok = np.isfinite(w)
-    counts = ok.sum(axis=1)
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))])
     indices = np.concatenate([base.indices, cols[ok]])
     data = np.concatenate([base.data, w[ok]])
-    return sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    out = sparse.csr_matrix((n + k, n + k))
+    out.data, out.indices, out.indptr = data, indices.astype(np.int32), indptr.astype(np.int32)
+    return out
 
 
 def _at_points(g: Graph, d: np.ndarray, tgt: Snapped) -> np.ndarray:
@@ -138,18 +146,60 @@ def times_from(g: Graph, origins: Snapped, e: np.ndarray, f: np.ndarray,
     return t
 
 
+def _node_times(g: Graph, pts: Snapped, cutoff: float, reverse: bool = False):
+    """Node times from (or, reversed, to) each point, in chunks: yields (rows, (k, n) times)."""
+    n = g.n_nodes
+    for lo in range(0, len(pts), CHUNK):
+        part = pts.take(slice(lo, lo + CHUNK))
+        ids = np.arange(n, n + len(part))
+        d = dijkstra(_augmented(g, part, reverse), directed=True, indices=ids, limit=cutoff)
+        yield slice(lo, lo + len(part)), d
+
+
 def matrix(g: Graph, src: Snapped, tgt: Snapped, cutoff: float = np.inf) -> np.ndarray:
-    """Seconds from every source to every target, shape (sources, targets); inf beyond cutoff."""
+    """Seconds from every source to every target, shape (sources, targets); inf beyond cutoff.
+
+    One bounded Dijkstra per source (all sources of a chunk in one scipy call); the
+    targets' edge ends and parts are gathered once.
+    """
     out = np.empty((len(src), len(tgt)))
-    for lo in range(0, len(src), CHUNK):
-        part = src.take(slice(lo, lo + CHUNK))
-        aug = _augmented(g, part)
-        ids = np.arange(g.n_nodes, g.n_nodes + len(part))
-        d = dijkstra(aug, directed=True, indices=ids, limit=cutoff)[:, : g.n_nodes]
-        out[lo: lo + len(part)] = _at_points(g, d, tgt)
+    e = tgt.edge
+    at_u, at_v = g.edge_u[e], g.edge_v[e]
+    part_u, part_v = _part(tgt.ft, g.edge_fwd[e]), _part(1 - tgt.ft, g.edge_bwd[e])
+    for rows, d in _node_times(g, src, cutoff):
+        block = out[rows]
+        np.take(d, at_u, axis=1, out=block)
+        block += part_u
+        via_v = np.take(d, at_v, axis=1)
+        via_v += part_v
+        np.minimum(block, via_v, out=block)
     i, j = _same_edge_pairs(src, tgt)
     if len(i):
         out[i, j] = np.minimum(out[i, j], direct(g, src.ft[i], tgt.ft[j], tgt.edge[j]))
+    out[out > cutoff] = np.inf
+    return out
+
+
+def matrix_to(g: Graph, points: Snapped, facilities: Snapped,
+              cutoff: float = np.inf) -> np.ndarray:
+    """Seconds from every point to every facility, shape (points, facilities).
+
+    One bounded Dijkstra per facility on the reversed graph, so one-way streets are
+    followed in the direction people travel; inf beyond ``cutoff``.
+    """
+    out = np.empty((len(points), len(facilities)))
+    e = points.edge
+    at_u, at_v = g.edge_u[e], g.edge_v[e]
+    part_u, part_v = _part(points.ft, g.edge_bwd[e]), _part(1 - points.ft, g.edge_fwd[e])
+    for cols, d in _node_times(g, facilities, cutoff, reverse=True):
+        block = np.take(d, at_u, axis=1)
+        block += part_u
+        via_v = np.take(d, at_v, axis=1)
+        via_v += part_v
+        out[:, cols] = np.minimum(block, via_v).T
+    i, j = _same_edge_pairs(facilities, points)
+    if len(i):
+        out[j, i] = np.minimum(out[j, i], direct(g, points.ft[j], facilities.ft[i], e[j]))
     out[out > cutoff] = np.inf
     return out
 
@@ -188,45 +238,131 @@ def nearest(g: Graph, facilities: Snapped, points: Snapped,
 
 
 @dataclass(frozen=True)
+class Tree:
+    """Fastest-path tree from one point: node times and predecessors."""
+
+    origin: Snapped  # one row
+    dist: np.ndarray  # (n,) seconds to every node, inf when unreached
+    pred: np.ndarray  # (n,) previous node on the path; -1 when none (first node or unreached)
+
+
+def tree(g: Graph, src: Snapped, cutoff: float = np.inf) -> Tree:
+    """One Dijkstra (with predecessors) from the first point of ``src`` to every node."""
+    n = g.n_nodes
+    one = src.take(slice(0, 1))
+    d, pred = dijkstra(_augmented(g, one), directed=True, indices=n, limit=cutoff,
+                       return_predecessors=True)
+    pred = pred[:n].astype(np.int64)
+    pred[(pred >= n) | (pred < 0)] = -1
+    return Tree(one, d[:n], pred)
+
+
+def times_to(g: Graph, t: Tree, tgt: Snapped) -> np.ndarray:
+    """Seconds from the tree's origin to every point of ``tgt`` (exact, same edge included)."""
+    out = times_on_edges(g, t.dist, tgt.edge, tgt.ft)
+    same = np.flatnonzero(tgt.edge == t.origin.edge[0])
+    if len(same):
+        along = direct(g, np.full(len(same), t.origin.ft[0]), tgt.ft[same], tgt.edge[same])
+        out[same] = np.minimum(out[same], along)
+    return out
+
+
+@dataclass(frozen=True)
 class Trip:
     """One point-to-point trip on the fastest path."""
 
     seconds: float
     metres: float
     nodes: np.ndarray  # junction nodes along the path (may be empty)
+    edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # edge per arc
+    forward: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # arc runs u → v
+    src: Snapped | None = None  # the two ends (one row each)
+    dst: Snapped | None = None
+    start_fl: float = 0.0  # length fraction where the path leaves the origin's edge
+    end_fl: float = 0.0  # and where it enters the destination's edge
+
+
+def path(g: Graph, t: Tree, dst: Snapped, row: int = 0) -> Trip:
+    """The fastest trip from the tree's origin to point ``row`` of ``dst``."""
+    s, d = t.origin, dst.take(slice(row, row + 1))
+    es, et = int(s.edge[0]), int(d.edge[0])
+    fs, ft, fls, flt = float(s.ft[0]), float(d.ft[0]), float(s.fl[0]), float(d.fl[0])
+    u, v = int(g.edge_u[et]), int(g.edge_v[et])
+    options = [(float(t.dist[u] + _part(ft, g.edge_fwd[et])), u, 0.0),
+               (float(t.dist[v] + _part(1 - ft, g.edge_bwd[et])), v, 1.0)]
+    if es == et:
+        options.append((float(direct(g, np.array(fs), np.array(ft), np.array(et))), -1, fls))
+    seconds, end, end_fl = min(options, key=lambda o: o[0])
+    none = np.zeros(0, dtype=np.int64)
+    if not np.isfinite(seconds):
+        return Trip(np.inf, np.inf, none, src=s, dst=d)
+    if end == -1:
+        return Trip(seconds, abs(flt - fls) * float(g.edge_len[et]), none, src=s, dst=d,
+                    start_fl=fls, end_fl=fls)
+    nodes = [end]
+    while t.pred[nodes[-1]] >= 0:
+        nodes.append(int(t.pred[nodes[-1]]))
+    nodes = np.asarray(nodes[::-1], dtype=np.int64)
+    if g.edge_u[es] == g.edge_v[es]:  # self-loop: the cheaper way round was taken
+        back = _part(fs, g.edge_bwd[es]) <= _part(1 - fs, g.edge_fwd[es])
+        start_fl = 0.0 if back else 1.0
+    else:
+        start_fl = 1.0 if nodes[0] == g.edge_v[es] else 0.0
+    edges, forward = arcs(g, nodes)
+    metres = (abs(start_fl - fls) * g.edge_len[es] + float(g.edge_len[edges].sum())
+              + abs(flt - end_fl) * g.edge_len[et])
+    return Trip(seconds, float(metres), nodes, edges, forward, s, d, start_fl, end_fl)
+
+
+def arcs(g: Graph, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geometric edge and direction (True: u → v) of each arc of a node path, as routed."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    a, b = nodes[:-1], nodes[1:]
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    lo, hi = g.indptr[a].astype(np.int64), g.indptr[a + 1].astype(np.int64)
+    # each arc is looked up in its CSR row (a few arcs per node)
+    pos = lo[:, None] + np.arange(int((hi - lo).max()))[None, :]
+    hit = (pos < hi[:, None]) & (g.indices[np.minimum(pos, len(g.indices) - 1)] == b[:, None])
+    if not hit.any(axis=1).all():
+        raise ValueError("node path with an arc missing from the graph")
+    edges = g.arc_edge[pos[np.arange(len(a)), hit.argmax(axis=1)]]
+    return edges, g.edge_u[edges] == a
 
 
 def trip(g: Graph, src: Snapped, dst: Snapped) -> Trip:
     """Fastest trip from the first point of ``src`` to the first point of ``dst``."""
-    s, t = src.take(slice(0, 1)), dst.take(slice(0, 1))
-    n = g.n_nodes
-    aug = _augmented(g, s)
-    d, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True)
-    es, et = int(s.edge[0]), int(t.edge[0])
-    fs, ft, fls, flt = s.ft[0], t.ft[0], s.fl[0], t.fl[0]
-    u, v = int(g.edge_u[et]), int(g.edge_v[et])
-    options = [
-        (d[u] + _part(ft, g.edge_fwd[et]), u, flt),
-        (d[v] + _part(1 - ft, g.edge_bwd[et]), v, 1 - flt),
-    ]
-    if es == et:
-        along = float(direct(g, np.array(fs), np.array(ft), np.array(et)))
-        options.append((along, -1, abs(flt - fls)))
-    seconds, end, tail = min(options, key=lambda o: o[0])
-    if not np.isfinite(seconds):
-        return Trip(np.inf, np.inf, np.zeros(0, dtype=np.int64))
-    if end == -1:
-        return Trip(float(seconds), float(tail * g.edge_len[et]), np.zeros(0, dtype=np.int64))
-    path = [end]
-    while pred[path[-1]] != n:
-        path.append(int(pred[path[-1]]))
-    path = np.asarray(path[::-1], dtype=np.int64)
-    inner = float(np.asarray(g.csr_length[path[:-1], path[1:]]).sum()) if len(path) > 1 else 0.0
-    first = path[0]
-    if g.edge_u[es] == g.edge_v[es]:  # self-loop: the cheaper way round was taken
-        backwards = _part(fs, g.edge_bwd[es]) <= _part(1 - fs, g.edge_fwd[es])
-        head = fls if backwards else 1 - fls
-    else:
-        head = 1 - fls if first == g.edge_v[es] else fls
-    metres = inner + head * g.edge_len[es] + tail * g.edge_len[et]
-    return Trip(float(seconds), float(metres), path)
+    return path(g, tree(g, src), dst)
+
+
+def _piece(g: Graph, e: int, a: float, b: float) -> np.ndarray:
+    """Vertices of edge ``e`` strictly between length fractions ``a`` and ``b``, in that order."""
+    lo, hi = int(g.geom_off[e]), int(g.geom_off[e + 1])
+    fl, xy = g.geom_fl[lo:hi], g.geom_xy[lo:hi]
+    inner = xy[(fl > min(a, b)) & (fl < max(a, b))]
+    return inner[::-1] if a > b else inner
+
+
+def path_xy(g: Graph, tr: Trip) -> np.ndarray:
+    """Road shape (EPSG:5490 vertices) of a trip: snapped origin, every road vertex, snapped end.
+
+    An unreachable trip gives the straight segment between the two snapped points.
+    """
+    a, b = tr.src.xy[:1], tr.dst.xy[:1]
+    if not np.isfinite(tr.seconds):
+        return np.vstack([a, b])
+    es, et = int(tr.src.edge[0]), int(tr.dst.edge[0])
+    fls, flt = float(tr.src.fl[0]), float(tr.dst.fl[0])
+    if len(tr.nodes) == 0:  # along one edge
+        return np.vstack([a, _piece(g, et, fls, flt), b])
+    parts = [a, _piece(g, es, fls, tr.start_fl), g.node_xy[tr.nodes[:1]]]
+    for e, fwd in zip(tr.edges.tolist(), tr.forward.tolist(), strict=True):
+        lo, hi = int(g.geom_off[e]), int(g.geom_off[e + 1])
+        parts.append(g.geom_xy[lo + 1: hi] if fwd else g.geom_xy[lo: hi - 1][::-1])
+    parts += [_piece(g, et, tr.end_fl, flt), b]
+    return np.vstack(parts)
+
+
+def trip_geometry(g: Graph, src: Snapped, dst: Snapped) -> np.ndarray:
+    """Road shape (EPSG:5490) of the fastest trip between the first points of two sets."""
+    return path_xy(g, trip(g, src, dst))

@@ -657,49 +657,12 @@ def upcoming(visits, after: datetime, *, stop_key: str | None = None,
 def leg_xy(g, pts, a: int, b: int) -> np.ndarray:
     """Road geometry (EPSG:5490 vertices) of the fastest trip between snapped points a → b.
 
-    Follows the exact vertices of every edge of the path, from the snapped origin to
-    the snapped destination.
+    :func:`analysis.routing.trip_geometry`: every vertex of the path's roads, from the
+    snapped origin to the snapped destination (a straight segment when unreachable).
     """
     from analysis import routing
 
-    pa, pb = pts.take(slice(a, a + 1)), pts.take(slice(b, b + 1))
-    trip = routing.trip(g, pa, pb)
-    ea, eb = int(pa.edge[0]), int(pb.edge[0])
-    if not np.isfinite(trip.seconds):
-        return np.vstack([pa.xy, pb.xy])
-    if len(trip.nodes) == 0:  # along one edge
-        return np.vstack([pa.xy, _edge_part(g, ea, pa.fl[0], pb.fl[0]), pb.xy])
-    first, last = int(trip.nodes[0]), int(trip.nodes[-1])
-    head = _edge_part(g, ea, pa.fl[0], 0.0 if first == g.edge_u[ea] else 1.0)
-    tail = _edge_part(g, eb, 0.0 if last == g.edge_u[eb] else 1.0, pb.fl[0])
-    parts = [pa.xy, head]
-    for u, v in zip(trip.nodes[:-1], trip.nodes[1:], strict=True):
-        parts.append(_edge_between(g, int(u), int(v)))
-    parts += [tail, pb.xy]
-    return np.vstack(parts)
-
-
-def _edge_part(g, e: int, f0: float, f1: float) -> np.ndarray:
-    """Vertices of edge ``e`` strictly between length fractions f0 and f1, in travel order."""
-    lo, hi = g.geom_off[e], g.geom_off[e + 1]
-    fl, xy = g.geom_fl[lo:hi], g.geom_xy[lo:hi]
-    if f0 <= f1:
-        keep = (fl > f0) & (fl < f1)
-        return xy[keep]
-    keep = (fl < f0) & (fl > f1)
-    return xy[keep][::-1]
-
-
-def _edge_between(g, u: int, v: int) -> np.ndarray:
-    """Vertices of the fastest edge from node u to node v (reversed when drawn v → u)."""
-    fwd = np.flatnonzero((g.edge_u == u) & (g.edge_v == v))
-    bwd = np.flatnonzero((g.edge_u == v) & (g.edge_v == u))
-    options = [(g.edge_fwd[e], e, False) for e in fwd] + [(g.edge_bwd[e], e, True) for e in bwd]
-    if not options:
-        return np.vstack([g.node_xy[u], g.node_xy[v]])
-    _, e, rev = min(options, key=lambda o: o[0])
-    xy = g.geom_xy[g.geom_off[e]: g.geom_off[e + 1]]
-    return xy[::-1] if rev else xy
+    return routing.trip_geometry(g, pts.take(slice(a, a + 1)), pts.take(slice(b, b + 1)))
 
 
 def tour_lines(g, pts, problem: Problem, tour: Tour) -> list[list[tuple[float, float]]]:

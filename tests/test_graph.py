@@ -41,18 +41,63 @@ def test_junctions_contraction_parallel_arcs_and_scc_report():
     # the one-way spur C->E cannot come back: E and its edge are dropped and reported
     assert g.meta["nodes_dropped"] == 1 and g.meta["edges_dropped"] == 1
     assert g.meta["components"] == 2
-    # only A, B, C are junctions: D and the detour's middle vertex are contracted
-    assert g.n_nodes == 3 and g.n_edges == 4
+    # without the spur only two ways meet at C: like D and the detour's middle vertex,
+    # it is passed through, leaving A and B joined by three edges
+    assert g.n_nodes == 2 and g.n_edges == 3 and g.meta["nodes_merged"] == 1
     a, b = _node_at(g, 0, 0), _node_at(g, 0.002, 0)
     parallel = np.flatnonzero(((g.edge_u == a) & (g.edge_v == b))
                               | ((g.edge_u == b) & (g.edge_v == a)))
-    assert len(parallel) == 2
+    assert len(parallel) == 3
     assert g.csr[a, b] == pytest.approx(g.edge_fwd[parallel].min())
     assert g.csr[b, a] == pytest.approx(g.edge_bwd[parallel].min())
-    # the major detour is longer but, at twice the speed, faster: it is the arc kept
-    detour = parallel[np.argmax(g.edge_len[parallel])]
+    # the major detour (the edge dipping south) is longer than the straight minor road
+    # but, at twice the speed, faster: it is the arc kept
+    low = [g.geom_xy[g.geom_off[e]:g.geom_off[e + 1], 1].min() for e in parallel]
+    detour = parallel[int(np.argmin(low))]
+    assert g.edge_len[detour] > g.edge_len[parallel].min()
     assert g.csr[a, b] == pytest.approx(g.edge_len[detour] / (36 / 3.6))
     assert g.csr_length[a, b] == pytest.approx(g.edge_len[detour])
+    # every arc knows its edge
+    assert list(g.arc_edge) == [detour, detour]
+
+
+def test_pass_through_nodes_merge_exactly_but_not_across_a_one_way_change():
+    # P-Q (major), Q-R (minor, drawn R->Q), R-S (major): Q and R are passed through;
+    # S->T->P is one-way: T (one-way on both sides, the same way) is passed through too,
+    # but S and P (two-way on one side, one-way on the other) stay
+    P, Q, R, S, T = (0, 0), (0.002, 0), (0.004, 0.001), (0.006, 0), (0.003, -0.003)
+    ways = make_ways([[P, Q], [R, Q], [R, S], [S, T], [T, P]],
+                     ["major", "minor", "major", "minor", "minor"], oneway=[0, 0, 0, 1, 1])
+    g = graph.build(ways, "drive", SPEEDS, 4.5)
+    p, s = _node_at(g, *P), _node_at(g, *S)
+    assert g.n_nodes == 2 and p != s and g.n_edges == 2 and g.meta["nodes_merged"] == 3
+    one = int(np.flatnonzero(np.isinf(g.edge_bwd))[0])  # S -> T -> P
+    assert (g.edge_u[one], g.edge_v[one]) == (s, p) and g.csr[s, p] > 0
+    e = int(np.flatnonzero(np.isfinite(g.edge_bwd))[0])  # the one two-way edge: P..S
+    seg = [np.hypot(*np.diff(snap_xy(a, b), axis=0)[0]) for a, b in ((P, Q), (Q, R), (R, S))]
+    speed = np.array([36, 18, 36]) / 3.6
+    assert g.edge_len[e] == pytest.approx(sum(seg))
+    assert g.edge_fwd[e] == pytest.approx((np.array(seg) / speed).sum())
+    assert g.edge_bwd[e] == pytest.approx(g.edge_fwd[e])
+    # vertices in travel order from u, with exact time and length fractions at Q and R
+    xy = g.geom_xy[g.geom_off[e]:g.geom_off[e + 1]]
+    ft = g.geom_ft[g.geom_off[e]:g.geom_off[e + 1]]
+    fl = g.geom_fl[g.geom_off[e]:g.geom_off[e + 1]]
+    order = [P, Q, R, S] if g.edge_u[e] == p else [S, R, Q, P]
+    np.testing.assert_allclose(xy, np.vstack([snap_xy(o) for o in order]), atol=1e-6)
+    times = np.concatenate([[0], np.cumsum(np.array(seg) / speed)]) / g.edge_fwd[e]
+    lengths = np.concatenate([[0], np.cumsum(seg)]) / g.edge_len[e]
+    if g.edge_u[e] != p:
+        times, lengths = 1 - times[::-1], 1 - lengths[::-1]
+    np.testing.assert_allclose(ft, times, atol=1e-12)
+    np.testing.assert_allclose(fl, lengths, atol=1e-12)
+
+
+def snap_xy(*offsets):
+    from analysis.snap import to_xy
+    from tests.network_fixtures import LAT0, LON0
+
+    return to_xy([[LON0 + dx, LAT0 + dy] for dx, dy in offsets])
 
 
 def test_walk_uses_pace_both_ways_and_skips_motorways():
@@ -63,7 +108,8 @@ def test_walk_uses_pace_both_ways_and_skips_motorways():
     assert np.all(np.isfinite(g.edge_fwd)) and np.all(np.isfinite(g.edge_bwd))
     assert g.edge_len.sum() == pytest.approx(g.edge_fwd.sum() * 4.5 / 3.6)
     assert g.meta["km"] == pytest.approx(g.edge_len.sum() / 1000, abs=1e-3)
-    assert g.n_edges == 2  # the motorway is not walked
+    # the motorway is not walked: only the two minor ways, merged at their shared end
+    assert g.n_edges == 1 and g.meta["nodes_merged"] == 1
 
 
 def test_unknown_mode_is_a_french_error():
@@ -171,7 +217,11 @@ def test_osm_graphs_oneway_maxspeed_footway(tmp_path):
     assert walk.n_edges == drive.n_edges + 1  # the footway 1-5-3 is one more edge
     assert np.all(np.isfinite(walk.edge_bwd))
     n1, n2 = _node_at(drive, 0, 0), _node_at(drive, 0.004, 0)
-    assert drive.csr[n1, n2] > 0 and drive.csr[n2, n1] == 0  # no arc against the one-way
+    # by car, 2 -> 1 can only go the long way round (2-3-4-1, with 3 passed through),
+    # never against the one-way
+    assert drive.n_nodes == 2 and drive.csr[n1, n2] == pytest.approx(drive.edge_fwd[e])
+    back = drive.arc_edge[drive.indptr[n2]]
+    assert back != e and drive.csr[n2, n1] == pytest.approx(drive.edge_len[back] / (25 / 3.6))
     w1, w2 = _node_at(walk, 0, 0), _node_at(walk, 0.004, 0)
     assert walk.csr[w1, w2] > 0 and walk.csr[w2, w1] == walk.csr[w1, w2]
 

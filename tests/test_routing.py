@@ -51,6 +51,22 @@ def test_exact_against_networkx_on_the_island(island_drive):
         assert t.seconds == pytest.approx(ref[i, j], abs=1e-6)
         crow = np.hypot(*(src.xy[i] - tgt.xy[j]))
         assert t.metres >= crow - 1e-6
+    # times *to* facilities on the reversed graph: the same pairs, transposed
+    np.testing.assert_allclose(routing.matrix_to(g, tgt, src), ref.T, rtol=0, atol=1e-6)
+    # one tree, many destinations: the same times, and each path's road shape is as long
+    # as its trip (the shape runs from snapped point to snapped point along the roads)
+    t0 = routing.tree(g, src.take([0]))
+    np.testing.assert_allclose(routing.times_to(g, t0, tgt), ref[0], rtol=0, atol=1e-6)
+    for j in (0, 5, len(tgt) - 1):
+        tr = routing.path(g, t0, tgt, j)
+        assert tr.seconds == pytest.approx(ref[0, j], abs=1e-6)
+        xy = routing.path_xy(g, tr)
+        assert xy[0] == pytest.approx(src.xy[0]) and xy[-1] == pytest.approx(tgt.xy[j])
+        assert np.hypot(*np.diff(xy, axis=0).T).sum() == pytest.approx(tr.metres, rel=1e-9)
+        # the arcs followed are the graph's fastest ones, node to node
+        w = [g.csr[a, b] for a, b in zip(tr.nodes[:-1], tr.nodes[1:], strict=True)]
+        fwd = np.where(tr.forward, g.edge_fwd[tr.edges], g.edge_bwd[tr.edges])
+        np.testing.assert_allclose(fwd, w)
     # one_to_all on nodes equals networkx from the virtual source
     d = routing.one_to_all(g, src.take([0]))
     lengths = nx.single_source_dijkstra_path_length(H, ("s", 0), weight="w")
@@ -79,9 +95,11 @@ def test_cutoff_gives_inf_not_a_magic_number(island_drive):
 
 
 def _line_graph(oneway: int):
-    # A one-way (or two-way) straight road A->B, and a slow loop back B-C-A.
-    ways = make_ways([[(0, 0), (0.004, 0)], [(0.004, 0), (0.004, 0.002), (0, 0.002), (0, 0)]],
-                     ["major", "minor"], oneway=[oneway, 0])
+    # A one-way (or two-way) straight road A->B, a slow loop back B-C-A, and a dead end
+    # at A and at B (so that both are true junctions, never passed through).
+    ways = make_ways([[(0, 0), (0.004, 0)], [(0.004, 0), (0.004, 0.002), (0, 0.002), (0, 0)],
+                      [(0, 0), (-0.002, 0)], [(0.004, 0), (0.006, 0)]],
+                     ["major", "minor", "minor", "minor"], oneway=[oneway, 0, 0, 0])
     return graph.build(ways, "drive", {"major": 36.0, "minor": 18.0}, 4.5)
 
 
@@ -111,6 +129,16 @@ def test_same_edge_both_directions_and_one_way():
     m = routing.matrix(one, snap.Snapped(*(np.r_[getattr(a, f), getattr(b, f)] for f in
                                            ("edge", "ft", "fl", "xy", "dist", "ok"))), b)
     assert m[0, 0] == pytest.approx(fwd.seconds) and m[1, 0] == 0
+    both = snap.Snapped(*(np.r_[getattr(a, f), getattr(b, f)] for f in
+                          ("edge", "ft", "fl", "xy", "dist", "ok")))
+    np.testing.assert_allclose(routing.matrix_to(one, both, both),
+                               routing.matrix(one, both, both), atol=1e-9)
+    # the shape of the trip back follows the loop: as long as the trip, ends snapped
+    xy = routing.trip_geometry(one, b, a)
+    assert np.hypot(*np.diff(xy, axis=0).T).sum() == pytest.approx(back.metres)
+    assert xy[0] == pytest.approx(b.xy[0]) and xy[-1] == pytest.approx(a.xy[0])
+    along = routing.trip_geometry(one, a, b)
+    assert len(along) == 2 and np.hypot(*(along[1] - along[0])) == pytest.approx(fwd.metres)
 
 
 def test_unreachable_is_inf():
