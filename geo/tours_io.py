@@ -22,6 +22,8 @@ from geo.errors import MaillageError
 
 REQUIRED = ("nom", "longitude", "latitude")
 OPTIONAL = ("frequence", "duree_min", "fenetres", "adresse", "id")
+#: Longest cell accepted (names, addresses, windows).
+MAX_CELL = 500
 #: Workshop length bounds (minutes).
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 15, 480, 120
 
@@ -51,22 +53,48 @@ def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "heb
             raise StopsFileError([(None, "le fichier n'est pas en UTF-8")]) from None
     else:
         text = source.read()
+    if "\x00" in text:
+        raise StopsFileError([(None, "le fichier contient des caractères nuls : ce n'est pas "
+                                     "un CSV texte")])
     sample = text[:2000]
     delim = ";" if sample.count(";") > sample.count(",") and "fenetres" not in sample else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delim)
-    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
+        cols = [c.strip().lower() for c in next(reader, [])]
+    except csv.Error as exc:
+        raise StopsFileError([(1, f"en-tête illisible ({exc})")]) from None
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise StopsFileError([(1, f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}"
                                   f" (en-tête attendu : {','.join(REQUIRED)})")])
+    unknown = [c for c in cols if c not in REQUIRED + OPTIONAL]
+    dupes = sorted({c for c in cols if cols.count(c) > 1})
+    if unknown or dupes:
+        raise StopsFileError(
+            [(1, f"colonne(s) inconnue(s) : {', '.join(f'« {c[:40]} »' for c in unknown)} "
+                 f"(colonnes permises : {','.join(REQUIRED + OPTIONAL)})")] * bool(unknown)
+            + [(1, f"colonne(s) en double : {', '.join(dupes)}")] * bool(dupes))
     problems: list[tuple[int | None, str]] = []
     stops: list[Stop] = []
     seen: dict[str, int] = {}
     lon_min, lat_min, lon_max, lat_max = MARTINIQUE_BBOX
-    for n, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()
-               if isinstance(v, str)}
-        if not any(row.values()):
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            records.append((len(records) + 2, cells))
+    except csv.Error as exc:
+        problems.append((len(records) + 2, f"ligne illisible ({exc})"))
+    for n, cells in records:
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(cols):
+            problems.append((n, f"{len(cells)} cellules au lieu de {len(cols)}"))
+            continue
+        row = {k: v.strip() for k, v in zip(cols, cells, strict=True)}
+        long = [k for k, v in row.items() if len(v) > MAX_CELL]
+        if long:
+            problems.extend((n, f"{k} : {len(row[k])} caractères, {MAX_CELL} au plus")
+                            for k in long)
             continue
         errs = []
         name = row.get("nom", "")
@@ -93,7 +121,7 @@ def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "heb
                 duration = int(float(dur_text.replace(",", ".")))
                 if not MIN_DURATION <= duration <= MAX_DURATION:
                     errs.append(f"durée {duration} min hors de {MIN_DURATION} à {MAX_DURATION}")
-            except ValueError:
+            except (ValueError, OverflowError):
                 errs.append(f"durée « {dur_text} » illisible (minutes)")
         windows: tuple[Window, ...] = ()
         try:

@@ -122,3 +122,25 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         db.dispose_all()
         return
     yield request.getfixturevalue("postgres_url")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Print (and save as JSON under the pytest temp folder) the fuzzed imports' counts."""
+    import json
+    import sys
+
+    fuzz = sys.modules.get("tests.fuzz_files")
+    if fuzz is None or not fuzz.COUNTS:
+        return
+    counts = {name: dict(c) for name, c in sorted(fuzz.COUNTS.items())}
+    terminalreporter.section("imports fuzzés (hypothesis)")
+    for name, c in counts.items():
+        terminalreporter.write_line(f"{name}: {c.get('générés', 0)} fichiers générés, "
+                                    f"{c.get('refusés', 0)} refusés avec un message, "
+                                    f"{c.get('plantages', 0)} plantages, "
+                                    f"{c.get('écritures partielles', 0)} écritures partielles")
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        path = factory.getbasetemp() / "fuzz-counts.json"
+        path.write_text(json.dumps(counts, ensure_ascii=False, indent=1), encoding="utf-8")
+        terminalreporter.write_line(f"(compteurs écrits dans {path})")

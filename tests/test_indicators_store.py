@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from maillage.indicators import csvio, report, store
 from maillage.registry import store as registry
 from maillage.registry.errors import ConflictError, ValidationError
 from maillage.settings import Settings
-from tests.registry_fixtures import row, settings_with_db
+from tests.registry_fixtures import row
 
 FED = auth.Actor("fede", "federation")
 TODAY = date(2026, 6, 15)
@@ -36,8 +37,9 @@ GOOD = HEADER + (
 
 
 @pytest.fixture()
-def s(real_settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings_with_db(real_settings, tmp_path)
+def s(real_settings: Settings, store_url: str) -> Settings:
+    """The real island's communes, and a fresh store on SQLite then PostgreSQL."""
+    settings = replace(real_settings, database_url=store_url)
     db.migrate(settings)
     yield settings
     db.engine(settings).dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ TRICKY = row(
 
 
 @pytest.fixture()
-def s(real_settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings_with_db(real_settings, tmp_path)
+def s(real_settings: Settings, store_url: str) -> Settings:
+    """The real island's communes, and a fresh store on SQLite then PostgreSQL."""
+    settings = replace(real_settings, database_url=store_url)
     db.migrate(settings)
     yield settings
     db.engine(settings).dispose()
@@ -201,7 +203,10 @@ def test_migrations_match_the_models(s: Settings) -> None:
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(s: Settings) -> None:
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(real_settings: Settings,
+                                                     tmp_path: Path) -> None:
+    s = settings_with_db(real_settings, tmp_path)
+    db.migrate(s)
     with db.read_session(s) as session:
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000

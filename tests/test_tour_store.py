@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -26,14 +27,20 @@ def _problem_plan():
 
 
 @pytest.fixture()
-def fed(tmp_settings):
-    auth.add_user("fede", "federation", "motdepasse-long", tmp_settings)
-    auth.add_user("epci", "epci", "motdepasse-long", tmp_settings)
+def store_settings(tmp_settings, store_url):
+    """A fresh store on SQLite, then on PostgreSQL."""
+    return replace(tmp_settings, database_url=store_url)
+
+
+@pytest.fixture()
+def fed(store_settings):
+    auth.add_user("fede", "federation", "motdepasse-long", store_settings)
+    auth.add_user("epci", "epci", "motdepasse-long", store_settings)
     return auth.Actor("fede", "federation"), auth.Actor("epci", "epci")
 
 
-def test_save_publish_next_visits_and_attendance(tmp_settings, fed):
-    s = tmp_settings
+def test_save_publish_next_visits_and_attendance(store_settings, fed):
+    s = store_settings
     actor, other = fed
     problem, tr, plan = _problem_plan()
     with pytest.raises(tour_store.TourError):
@@ -80,10 +87,10 @@ def test_save_publish_next_visits_and_attendance(tmp_settings, fed):
     assert plans.loc[pk, "status"] == "remplacé" and plans.loc[pk2, "status"] == "publié"
 
 
-def test_indicators_read_the_attendance(tmp_settings, fed):
+def test_indicators_read_the_attendance(store_settings, fed):
     from maillage.indicators import store as ind_store
 
-    s = tmp_settings
+    s = store_settings
     actor, _ = fed
     problem, _, plan = _problem_plan()
     pk = tour_store.save_plan(actor, problem, plan, s=s)
@@ -94,7 +101,7 @@ def test_indicators_read_the_attendance(tmp_settings, fed):
     assert got["workshop_attendance"] == 9 and got["workshop_attendance_seniors"] == 4
 
 
-def test_migration_matches_the_models(tmp_settings):
+def test_migration_matches_the_models(store_settings):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -102,8 +109,8 @@ def test_migration_matches_the_models(tmp_settings):
     from maillage.db import tour_models
     from maillage.db.models import Base
 
-    db.migrate(tmp_settings)
-    with db.engine(tmp_settings).connect() as conn:
+    db.migrate(store_settings)
+    with db.engine(store_settings).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     mine = {t.name for t in tour_models.Base.metadata.sorted_tables if t.name.startswith("tour")}
     ours = [d for d in diff if any(name in repr(d) for name in mine)]

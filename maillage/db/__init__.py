@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session
 
 from maillage import settings as settings_mod
@@ -29,6 +29,8 @@ from maillage.settings import Settings
 
 #: Milliseconds an SQLite writer waits for the lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
+MIGRATE_LOCK_KEY = 0x4D41494C  # "MAIL"
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -93,18 +95,47 @@ def read_session(s: Settings | None = None) -> Iterator[Session]:
 
 
 def migrate(s: Settings | None = None) -> None:
-    """Bring the schema to the latest migration (idempotent, safe at every start)."""
+    """Bring the schema to the latest migration (idempotent, safe at every start).
+
+    Concurrent starts are serialised: ``BEGIN IMMEDIATE`` on SQLite, a transaction-level
+    advisory lock on PostgreSQL (two processes never create the same table twice).
+    """
     from alembic import command
-    from alembic.config import Config
 
     e = engine(s)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg = alembic_config()
     bind = e.execution_options(sqlite_begin="IMMEDIATE") if _is_sqlite(e) else e
     with bind.connect() as conn:
+        if e.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
         conn.commit()
+
+
+def alembic_config():
+    """The Alembic configuration of Maillage's migrations (no ini file)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def known_revisions() -> list[str]:
+    """Every migration of this version of Maillage, oldest first (the last is the head)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def dump(s: Settings | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted (to compare a store before and after)."""
+    with read_session(s) as session:
+        names = inspect(session.get_bind()).get_table_names()
+        return {n: sorted(map(tuple, session.execute(text(f'SELECT * FROM "{n}"')).all()),
+                          key=repr) for n in sorted(names)}
 
 
 def dispose_all() -> None:

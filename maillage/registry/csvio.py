@@ -90,6 +90,16 @@ def _decode(data: bytes) -> str:
                                       "en « CSV UTF-8 »)")]) from exc
 
 
+def _csv_reason(exc: csv.Error) -> str:
+    """A French reason for the csv module's errors."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"une cellule dépasse {csv.field_size_limit()} caractères"
+    if "NUL" in text:
+        return "caractère nul : ce n'est pas un fichier texte"
+    return text
+
+
 def read_csv(data: bytes) -> list[dict[str, str]]:
     """Rows of a CSV file as dicts of strings (header checked, formula prefixes removed)."""
     text = _decode(data)
@@ -99,7 +109,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
-        raise ValidationError([(None, f"fichier CSV illisible ({exc})")]) from exc
+        raise ValidationError([(1, f"en-tête illisible ({_csv_reason(exc)})")]) from exc
     problems: list[tuple[int | None, str]] = []
     if len(header) == 1 and ";" in header[0]:
         raise ValidationError([(1, "le séparateur doit être la virgule « , », pas le "
@@ -117,6 +127,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     if problems:
         raise ValidationError(problems)
     rows = []
+    line_no = 1
     try:
         for line_no, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
@@ -128,7 +139,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
             row["_line"] = str(line_no)
             rows.append(row)
     except csv.Error as exc:
-        problems.append((None, f"fichier CSV illisible ({exc})"))
+        problems.append((line_no + 1, f"ligne CSV illisible ({_csv_reason(exc)})"))
     if problems:
         raise ValidationError(problems)
     if not rows:

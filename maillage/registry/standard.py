@@ -30,6 +30,8 @@ OPEN_MULTI = ("typologie", "courriels", "site_web")
 #: Martinique postal codes and INSEE codes.
 POSTCODE_972 = re.compile(r"^972\d{2}$")
 INSEE_972 = re.compile(r"^972(0[1-9]|[12]\d|3[0-4])$")
+#: Longest cell accepted in any column (the longest real description is about 400).
+MAX_CELL = 2000
 #: The conventional "unknown" pivot of the national map.
 PIVOT_UNKNOWN = "00000000000000"
 
@@ -207,11 +209,25 @@ def check_local_rules(row: dict[str, str]) -> list[str]:
                           f"{', '.join(allowed)})")
     for name, title in (("label_since", "Date du statut"),
                         ("labelled_on", "Date de labellisation")):
-        if get(name) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", get(name)):
+        if get(name) and not _iso_date(get(name)):
             errors.append(f"{title} : « {get(name)} » n'est pas une date AAAA-MM-JJ")
     if get("possible_stop") and get("possible_stop").lower() not in BOOL_WORDS:
         errors.append(f"Arrêt possible : « {get('possible_stop')} » (attendu : oui ou non)")
+    for name, value in row.items():
+        if not name.startswith("_") and len(value or "") > MAX_CELL:
+            errors.append(f"{name} : cellule de {len(value)} caractères, {MAX_CELL} au plus")
     return errors
+
+
+def _iso_date(text: str) -> bool:
+    """True for a real calendar date written AAAA-MM-JJ."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 #: Accepted spellings of booleans in local columns.
