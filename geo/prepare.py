@@ -9,6 +9,7 @@ show progress.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 from geo import catalog, fetch
@@ -64,17 +65,29 @@ def install_assets(s: Settings, report: Report) -> None:
     report(f"Fichiers de carte (Leaflet) installés dans {target}")
 
 
+def build_graphs(s: Settings, report: Report) -> None:
+    """Build (or load from the cache) the drive and walk graphs of the island."""
+    from analysis import graph
+
+    graph.build_all(s, report)
+
+
 STEPS: list[tuple[str, Step]] = [
     ("Sources", fetch_sources),
     ("Couches", build_layers),
     ("Cartes hors ligne", install_assets),
     ("Registre des lieux", registry_initial.step),
-    ("Réseau routier", lambda s, report: __import__("analysis.graph").graph.build_all(s, report)),
+    ("Réseau routier", build_graphs),
 ]
 
 
-def run(s: Settings, report: Report) -> None:
-    """Run every step in order."""
+def run(s: Settings, report: Report) -> dict[str, float]:
+    """Run every step in order; returns the seconds each step took."""
+    took: dict[str, float] = {}
     for title, step in STEPS:
         report(f"== {title}")
+        start = time.perf_counter()
         step(s, report)
+        took[title] = time.perf_counter() - start
+        report(f"   ({took[title]:.1f} s)".replace(".", ","))
+    return took
