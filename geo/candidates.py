@@ -228,9 +228,15 @@ def stop_list_path(s: Settings | None = None) -> Path:
 def write_stop_list(stops: pd.DataFrame, s: Settings | None = None, *,
                     frequence: str = "hebdomadaire", duree_min: int = 120,
                     fenetres: str = "", path: Path | None = None) -> Path:
-    """Write ``stops`` (``nom, lon, lat``) as the tours' stop list (UTF-8 CSV, atomic)."""
+    """Write ``stops`` (``nom, lon, lat``) as the tours' stop list (UTF-8 CSV, atomic).
+
+    Names come from the registry (typed by people): formula-like ones get a leading ``'``,
+    which :func:`geo.tours_io.read_stops` removes again.
+    """
+    from maillage.registry.csvio import escape_cell
+
     out = pd.DataFrame({
-        "nom": stops["nom"].astype(str).to_numpy(),
+        "nom": [escape_cell(n) for n in stops["nom"].astype(str)],  # opened in spreadsheets
         "longitude": stops["lon"].astype(float).round(6).to_numpy(),
         "latitude": stops["lat"].astype(float).round(6).to_numpy(),
         "frequence": frequence, "duree_min": int(duree_min), "fenetres": fenetres,

@@ -42,6 +42,7 @@ class StopsFileError(MaillageError):
 def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "hebdomadaire",
                ) -> list[Stop]:
     """Read and check a stops CSV (path or text stream); refuse it whole on any bad row."""
+    from maillage.registry.csvio import unescape_cell
     from maillage.settings import MARTINIQUE_BBOX
 
     if isinstance(source, str | Path):
@@ -90,7 +91,7 @@ def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "heb
         if len(cells) != len(cols):
             problems.append((n, f"{len(cells)} cellules au lieu de {len(cols)}"))
             continue
-        row = {k: v.strip() for k, v in zip(cols, cells, strict=True)}
+        row = {k: unescape_cell(v.strip()) for k, v in zip(cols, cells, strict=True)}
         long = [k for k, v in row.items() if len(v) > MAX_CELL]
         if long:
             problems.extend((n, f"{k} : {len(row[k])} caractères, {MAX_CELL} au plus")
@@ -190,17 +191,20 @@ CSV_COLUMNS = ("camion", "date", "jour", "ordre", "arret", "id", "adresse", "lon
 
 
 def plan_csv(plan: Plan, problem: Problem) -> str:
-    """One row per visit, in day, van and visit order (UTF-8 text)."""
+    """One row per visit, in day, van and visit order (UTF-8 text, formula cells neutralised)."""
     out = io.StringIO()
+    from maillage.registry.csvio import escape_cell
+
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for t in sorted(plan.tours, key=lambda t: (t.day, t.van)):
         for v in t.visits:
             s = problem.stops[v.stop]
-            w.writerow([problem.vans[t.van].name, t.day.isoformat(),
-                        schedule.WEEKDAY_NAMES[t.day.weekday()], v.seq, s.name, s.id, s.address,
-                        f"{s.lon:.6f}", f"{s.lat:.6f}", fmt_time(v.arrival), fmt_time(v.start),
-                        fmt_time(v.end), round(v.drive_s / 60, 1)])
+            w.writerow([escape_cell(str(c)) for c in (
+                problem.vans[t.van].name, t.day.isoformat(),
+                schedule.WEEKDAY_NAMES[t.day.weekday()], v.seq, s.name, s.id, s.address,
+                f"{s.lon:.6f}", f"{s.lat:.6f}", fmt_time(v.arrival), fmt_time(v.start),
+                fmt_time(v.end), round(v.drive_s / 60, 1))])
     return out.getvalue()
 
 

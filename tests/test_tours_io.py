@@ -96,3 +96,42 @@ def test_problem_round_trips():
     again = tours_io.problem_from_dict(tours_io.problem_to_dict(problem))
     assert again.stops == problem.stops and again.vans == problem.vans
     assert again.pins == problem.pins and again.period == problem.period
+
+
+def test_plan_csv_neutralises_formula_cells_and_reads_them_back(tmp_path) -> None:
+    """Stop names typed as formulas are written with a leading ' and read back unchanged."""
+    import csv
+    import io
+    from datetime import date
+
+    import numpy as np
+
+    from analysis import tours
+    from analysis.schedule import Period
+    from analysis.tours import Problem, Stop, Travel, Van
+    from geo import tours_io
+
+    names = ["=cmd|' /C calc'!A0", "+33 Place", "@SUM(A1)", "Bourg"]
+    stops = [Stop(n, -61.05 + 0.01 * i, 14.62, "hebdomadaire", 3600, key=f"k{i}",
+                  address="-rue" if i == 0 else "") for i, n in enumerate(names)]
+    problem = Problem(stops, [Van("=Camion", (-61.07, 14.61))],
+                      Period.with_holidays(date(2026, 6, 1), 1))
+    sec = np.full((5, 5), 600.0)
+    np.fill_diagonal(sec, 0)
+    plan = tours.solve(problem, Travel(sec, np.zeros(5), np.ones(5, bool)), 1)
+    rows = list(csv.DictReader(io.StringIO(tours_io.plan_csv(plan, problem))))
+    assert rows, "aucune visite planifiée"
+    for r in rows:
+        for value in r.values():
+            assert value[:1] not in ("=", "+", "@", "-") or value.lstrip("+-").replace(
+                ".", "").isdigit(), value
+    written = {r["arret"] for r in rows}
+    assert {"'" + n for n in names[:3]} <= written
+    path = tmp_path / "arrets.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["nom", "longitude", "latitude"])
+        w.writerows([[r["arret"], r["longitude"], r["latitude"]] for r in rows
+                     if r["date"] == rows[0]["date"]])
+    back = {st.name for st in tours_io.read_stops(path)}
+    assert back <= set(names) and back & set(names[:3])

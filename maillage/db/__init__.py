@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,10 @@ def _prepare_sqlite(engine: Engine) -> None:
 
 
 _ENGINES: dict[str, Engine] = {}
+#: Stores already brought to the head in this process, and the lock around Alembic
+#: (its module-level proxies are not thread-safe: Streamlit serves sessions in threads).
+_MIGRATED: set[str] = set()
+_MIGRATE_LOCK = threading.Lock()
 
 
 def _build_engine(url: str) -> Engine:
@@ -103,14 +108,21 @@ def migrate(s: Settings | None = None) -> None:
     from alembic import command
 
     e = engine(s)
-    cfg = alembic_config()
-    bind = e.execution_options(sqlite_begin="IMMEDIATE") if _is_sqlite(e) else e
-    with bind.connect() as conn:
-        if e.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        conn.commit()
+    key = str(e.url)
+    if key in _MIGRATED:
+        return
+    with _MIGRATE_LOCK:
+        if key in _MIGRATED:
+            return
+        cfg = alembic_config()
+        bind = e.execution_options(sqlite_begin="IMMEDIATE") if _is_sqlite(e) else e
+        with bind.connect() as conn:
+            if e.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        _MIGRATED.add(key)
 
 
 def alembic_config():
@@ -143,3 +155,4 @@ def dispose_all() -> None:
     for e in _ENGINES.values():
         e.dispose()
     _ENGINES.clear()
+    _MIGRATED.clear()

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from analysis import indicators as ind
@@ -142,16 +143,22 @@ def save(actor: Actor | None, row: dict[str, str], expected_version: int | None,
     """
     actor = require_federation(actor)
     rec = csvio.check([{**row, "_line": "1"}], context(s, today))[0]
-    with db.write_session(s) as session:
-        current = session.scalar(select(Measurement).where(*_key_filter(rec.key)))
-        found = None if current is None else current.version
-        if found != expected_version:
-            who = current.recorded_by if current is not None else "quelqu'un"
-            raise ConflictError(f"Ce chiffre a été modifié par {who} depuis que vous avez "
-                                "ouvert le formulaire : rechargez la page et vérifiez-le.")
-        _upsert(session, [rec], SOURCE_FORM, actor.username)
-        session.flush()
-        return session.scalar(select(Measurement.version).where(*_key_filter(rec.key)))
+    try:
+        with db.write_session(s) as session:
+            # FOR UPDATE: on PostgreSQL a concurrent save waits, then sees the new version
+            current = session.scalar(select(Measurement).where(*_key_filter(rec.key))
+                                     .with_for_update())
+            found = None if current is None else current.version
+            if found != expected_version:
+                who = current.recorded_by if current is not None else "quelqu'un"
+                raise ConflictError(f"Ce chiffre a été modifié par {who} depuis que vous avez "
+                                    "ouvert le formulaire : rechargez la page et vérifiez-le.")
+            _upsert(session, [rec], SOURCE_FORM, actor.username)
+            session.flush()
+            return session.scalar(select(Measurement.version).where(*_key_filter(rec.key)))
+    except IntegrityError as exc:  # two first saves of the same figure at the same moment
+        raise ConflictError("Ce chiffre a été modifié par quelqu'un d'autre au même moment : "
+                            "rechargez la page et vérifiez-le.") from exc
 
 
 def _key_filter(key: tuple) -> list:

@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maillage import db
@@ -194,7 +195,12 @@ def save_place(actor: Actor | None, row: dict[str, str], expected_version: int |
             place = Place(**values, version=1, created_at=_now(), updated_at=_now(),
                           updated_by=actor.username)
             session.add(place)
-            session.flush()
+            try:
+                with session.begin_nested():  # two creations of one id at the same moment
+                    session.flush()
+            except IntegrityError:
+                raise ConflictError(f"Un lieu porte déjà l'identifiant « {values['id']} » "
+                                    "(créé à l'instant par quelqu'un d'autre).") from None
             if place.label_status:
                 _add_event(session, place, None, place.label_status, actor.username,
                            comment or "création")
