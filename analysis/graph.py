@@ -108,6 +108,11 @@ class Graph:
         return sparse.csr_matrix((self.length, self.indices, self.indptr), shape=(n, n))
 
     @cached_property
+    def core(self) -> Core:
+        """The 2-core and its dead-end trees (see :class:`Core`), for matrices."""
+        return core_of(self)
+
+    @cached_property
     def arc_edge(self) -> np.ndarray:
         """Geometric edge of each arc of :attr:`csr` (its ``data`` order): the fastest one.
 
@@ -163,6 +168,74 @@ class Graph:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in _ARRAYS}
             return cls(mode=str(data["mode"]), meta=json.loads(str(data["meta"])), **arrays)
+
+
+@dataclass(frozen=True)
+class Core:
+    """The 2-core of a graph and the dead-end trees hanging from it.
+
+    A fastest path between two core nodes never enters a dead-end tree, so
+    many-to-many queries run Dijkstra on the core only; a tree node's time is its
+    root's time plus :attr:`down`. Trees are reached only through their root and,
+    being in the strongly connected graph, are two-way.
+    """
+
+    root: np.ndarray  # (n,) core node each node hangs from (itself in the core)
+    down: np.ndarray  # (n,) seconds from the root down to the node (0 in the core)
+    cidx: np.ndarray  # (n,) compact core index of the node's root
+    csr: sparse.csr_matrix  # core arcs, compact core indices
+    fidx: np.ndarray  # (n,) compact index in the forest (trees and their roots), -1 if none
+    forest: sparse.csr_matrix  # tree arcs, compact forest indices
+    tree_edge: np.ndarray  # (E,) bool: the edge lies in a tree
+
+
+def core_of(g: Graph) -> Core:
+    """Peel dead ends (nodes left with one edge, loops and parallel edges counted) off ``g``."""
+    from scipy.sparse.csgraph import dijkstra
+
+    n = g.n_nodes
+    eu, ev = g.edge_u.astype(np.int64), g.edge_v.astype(np.int64)
+    alive, alive_e = np.ones(n, dtype=bool), np.ones(len(eu), dtype=bool)
+    while True:
+        deg = np.bincount(np.concatenate([eu[alive_e], ev[alive_e]]), minlength=n)
+        leaf = alive & (deg <= 1)
+        if not leaf.any():
+            break
+        alive[leaf] = False
+        alive_e &= ~(leaf[eu] | leaf[ev])
+    if not alive.any():  # the whole graph is a tree: let it hang from node 0
+        alive[0] = True
+    csr = g.csr.tocoo()
+    in_core = alive[csr.row] & alive[csr.col]
+    in_forest = ~in_core
+    fnode = np.zeros(n, dtype=bool)
+    fnode[csr.row[in_forest]] = True
+    fnode[csr.col[in_forest]] = True
+    fidx = np.where(fnode, np.cumsum(fnode) - 1, -1)
+    nf = int(fnode.sum())
+    forest = sparse.csr_matrix((csr.data[in_forest], (fidx[csr.row[in_forest]],
+                                                      fidx[csr.col[in_forest]])), shape=(nf, nf))
+    core_nodes = np.flatnonzero(alive)
+    cpos = np.full(n, -1)
+    cpos[core_nodes] = np.arange(len(core_nodes))
+    core = sparse.csr_matrix((csr.data[in_core], (cpos[csr.row[in_core]],
+                                                  cpos[csr.col[in_core]])),
+                             shape=(len(core_nodes), len(core_nodes)))
+    root, down = np.arange(n), np.zeros(n)
+    roots = np.flatnonzero(alive & fnode)
+    if len(roots):
+        d, _, src = dijkstra(forest, directed=True, indices=fidx[roots], min_only=True,
+                             return_predecessors=True)
+        forest_nodes = np.flatnonzero(fnode)
+        tree = forest_nodes[~alive[forest_nodes]]
+        down[tree] = d[fidx[tree]]
+        root_of_f = np.full(nf, -1)
+        root_of_f[fidx[roots]] = roots
+        root[tree] = root_of_f[src[fidx[tree]]]
+    for a in (core, forest):
+        a.indices, a.indptr = a.indices.astype(np.int32), a.indptr.astype(np.int32)
+    return Core(root=root, down=down, cidx=cpos[root], csr=core, fidx=fidx, forest=forest,
+                tree_edge=~(alive[eu] & alive[ev]))
 
 
 # --------------------------------------------------------------------------- building

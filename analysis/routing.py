@@ -156,23 +156,86 @@ def _node_times(g: Graph, pts: Snapped, cutoff: float, reverse: bool = False):
         yield slice(lo, lo + len(part)), d
 
 
+def _append(base: sparse.csr_matrix, cols: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
+    """``base`` with one virtual node per row of ``cols``/``w`` (k, 2): arcs to its columns."""
+    n, k = base.shape[0], len(cols)
+    ok = np.isfinite(w)
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))])
+    indices = np.concatenate([base.indices, cols[ok].astype(np.int32)])
+    data = np.concatenate([base.data, w[ok]])
+    return sparse.csr_matrix((data, indices.astype(np.int32), indptr.astype(np.int32)),
+                             shape=(n + k, n + k), copy=False)
+
+
+def _leaving(g: Graph, pts: Snapped) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 2) end nodes (u, v) of each point's edge and the seconds to reach them from it."""
+    e, f = pts.edge, pts.ft
+    to_u, to_v = _part(f, g.edge_bwd[e]), _part(1 - f, g.edge_fwd[e])
+    u, v = g.edge_u[e], g.edge_v[e]
+    loop = u == v
+    to_u = np.where(loop, np.minimum(to_u, to_v), to_u)
+    to_v = np.where(loop, np.inf, to_v)
+    return np.column_stack([u, v]), np.column_stack([to_u, to_v])
+
+
+def _core_times(g: Graph, pts: Snapped, cutoff: float):
+    """Times from each point to the core nodes and, for points in a tree, within the forest.
+
+    Returns ((k, core) times, rows of the points in a tree, (rows, forest) times).
+    """
+    c = g.core
+    ends, w = _leaving(g, pts)
+    tree = np.flatnonzero(c.tree_edge[pts.edge])
+    nf, nc = c.forest.shape[0], c.csr.shape[0]
+    d_forest = np.zeros((0, nf))
+    cols = c.cidx[ends]
+    if len(tree):
+        aug = _append(c.forest, c.fidx[ends[tree]], w[tree])
+        d_forest = dijkstra(aug, directed=True, indices=np.arange(nf, nf + len(tree)),
+                            limit=cutoff)[:, :nf]
+        # a point in a tree enters the core at its root, as fast as the forest allows
+        root = c.root[ends[tree, 0]]
+        w = w.copy()
+        up = d_forest[np.arange(len(tree)), c.fidx[root]]
+        w[tree] = np.column_stack([up, np.full(len(tree), np.inf)])
+        cols[tree] = np.column_stack([c.cidx[root], c.cidx[root]])
+    aug = _append(c.csr, cols, w)
+    d = dijkstra(aug, directed=True, indices=np.arange(nc, nc + len(pts)), limit=cutoff)
+    return d, tree, d_forest
+
+
 def matrix(g: Graph, src: Snapped, tgt: Snapped, cutoff: float = np.inf) -> np.ndarray:
     """Seconds from every source to every target, shape (sources, targets); inf beyond cutoff.
 
-    One bounded Dijkstra per source (all sources of a chunk in one scipy call); the
-    targets' edge ends and parts are gathered once.
+    Bounded Dijkstras on the graph's core only (all sources of a chunk in one scipy
+    call): a target in a dead-end tree is reached through the tree's root, or within
+    the tree from a source in the same tree (see :class:`analysis.graph.Core`). The
+    targets' ends, offsets and edge parts are gathered once.
     """
+    c = g.core
     out = np.empty((len(src), len(tgt)))
     e = tgt.edge
     at_u, at_v = g.edge_u[e], g.edge_v[e]
     part_u, part_v = _part(tgt.ft, g.edge_fwd[e]), _part(1 - tgt.ft, g.edge_bwd[e])
-    for rows, d in _node_times(g, src, cutoff):
-        block = out[rows]
-        np.take(d, at_u, axis=1, out=block)
-        block += part_u
-        via_v = np.take(d, at_v, axis=1)
-        via_v += part_v
+    col_u, col_v = c.cidx[at_u], c.cidx[at_v]
+    off_u, off_v = part_u + c.down[at_u], part_v + c.down[at_v]
+    in_tree = np.flatnonzero(c.tree_edge[e])
+    tgt_root = c.root[at_u[in_tree]]
+    for lo in range(0, len(src), CHUNK):
+        part = src.take(slice(lo, lo + CHUNK))
+        d, tree, d_forest = _core_times(g, part, cutoff)
+        block = out[lo: lo + len(part)]
+        np.take(d, col_u, axis=1, out=block)
+        block += off_u
+        via_v = np.take(d, col_v, axis=1)
+        via_v += off_v
         np.minimum(block, via_v, out=block)
+        if len(tree) and len(in_tree):  # source and target in the same tree: maybe shorter
+            i, k = same_edge_pairs(c.root[g.edge_u[part.edge[tree]]], tgt_root)
+            j = in_tree[k]
+            inside = np.minimum(d_forest[i, c.fidx[at_u[j]]] + part_u[j],
+                                d_forest[i, c.fidx[at_v[j]]] + part_v[j])
+            block[tree[i], j] = np.minimum(block[tree[i], j], inside)
     i, j = _same_edge_pairs(src, tgt)
     if len(i):
         out[i, j] = np.minimum(out[i, j], direct(g, src.ft[i], tgt.ft[j], tgt.edge[j]))

@@ -51,8 +51,8 @@ def test_exact_against_networkx_on_the_island(island_drive):
         assert t.seconds == pytest.approx(ref[i, j], abs=1e-6)
         crow = np.hypot(*(src.xy[i] - tgt.xy[j]))
         assert t.metres >= crow - 1e-6
-    # times *to* facilities on the reversed graph: the same pairs, transposed
-    np.testing.assert_allclose(routing.matrix_to(g, tgt, src), ref.T, rtol=0, atol=1e-6)
+    # times *to* facilities (reversed graph, one search per facility): the same pairs
+    np.testing.assert_allclose(routing.matrix_to(g, src, tgt), ref, rtol=0, atol=1e-6)
     # one tree, many destinations: the same times, and each path's road shape is as long
     # as its trip (the shape runs from snapped point to snapped point along the roads)
     t0 = routing.tree(g, src.take([0]))
@@ -152,3 +152,47 @@ def test_unreachable_is_inf():
 def test_island_helper_is_land(real_settings):
     land = roads.island(real_settings)
     assert 1000e6 < land.area < 1200e6  # Martinique: about 1,128 km²
+
+
+def _random_on_edges(g, n, seed):
+    """Points at random fractions of random edges (every edge of a tiny graph gets some)."""
+    rng = np.random.default_rng(seed)
+    e = np.r_[np.arange(g.n_edges), rng.integers(0, g.n_edges, n)]
+    f = rng.uniform(0, 1, len(e))
+    f[:3] = [0.0, 1.0, 0.5]
+    xy = np.array([np.interp(fi, g.geom_fl[g.geom_off[ei]:g.geom_off[ei + 1]],
+                             g.geom_xy[g.geom_off[ei]:g.geom_off[ei + 1], k])
+                   for ei, fi in zip(e, f, strict=True) for k in (0, 1)]).reshape(-1, 2)
+    return snap.snap(g, xy)
+
+
+@pytest.mark.parametrize("with_loop", [True, False])
+def test_dead_end_trees_exact_against_networkx(with_loop):
+    # a loop (the core) with a branching dead-end tree at one corner, and a one-way on the
+    # loop; without the loop, the whole graph is a tree
+    A, B, C, D = (0, 0), (0.004, 0), (0.004, 0.003), (0, 0.003)
+    T1, T2, T3, T4 = (-0.002, 0), (-0.004, 0.001), (-0.004, -0.001), (-0.003, -0.003)
+    lines = [[A, T1], [T1, T2], [T1, T3], [T3, T4], [B, (0.006, 0)]]
+    classes = ["minor", "minor", "major", "minor", "minor"]
+    oneway = [0, 0, 0, 0, 0]
+    if with_loop:
+        lines += [[A, B], [B, C], [C, D], [D, A]]
+        classes += ["major", "minor", "minor", "major"]
+        oneway += [0, 1, 0, 0]
+    g = graph.build(make_ways(lines, classes, oneway=oneway), "drive",
+                    {"major": 36.0, "minor": 18.0}, 4.5)
+    assert g.core.tree_edge.any()
+    if with_loop:
+        assert not g.core.tree_edge.all()
+    src, tgt = _random_on_edges(g, 12, seed=5), _random_on_edges(g, 15, seed=6)
+    H = add_points(reference_digraph(g), g, src, tgt)
+    ref = np.full((len(src), len(tgt)), np.inf)
+    for i in range(len(src)):
+        lengths = nx.single_source_dijkstra_path_length(H, ("s", i), weight="w")
+        for j in range(len(tgt)):
+            ref[i, j] = lengths.get(("t", j), np.inf)
+    np.testing.assert_allclose(routing.matrix(g, src, tgt), ref, rtol=0, atol=1e-9)
+    cut = np.median(ref)
+    np.testing.assert_allclose(routing.matrix(g, src, tgt, cut), np.where(ref <= cut, ref, np.inf),
+                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(routing.matrix_to(g, src, tgt), ref, rtol=0, atol=1e-9)
