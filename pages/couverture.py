@@ -32,14 +32,6 @@ st.session_state.setdefault(STATE, [])
 
 
 
-def _finite(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with infinite numbers as missing (written as null in JSON)."""
-    out = df.copy()
-    num = out.select_dtypes("number").columns
-    out[num] = out[num].replace([np.inf, -np.inf], np.nan)
-    return out
-
-
 def _clear() -> None:
     """Forget this visitor's hypotheses (runs before the widgets are drawn again)."""
     st.session_state[STATE] = []
@@ -136,7 +128,7 @@ try:
     key = cov.supply_key(places)
     acc = cov.baseline(mode, key, places)
     progress.progress(0.5, text="Tableaux par commune et EPCI…")
-    tabs = coverage.tables(acc.seconds, dem, minutes)
+    tabs = cov.baseline_tables(mode, key, weight, tuple(minutes), acc)
     progress.progress(0.65, text="Zones blanches…")
     zone_of, zones = cov.baseline_zones(mode, key, weight, threshold, connectivity, by_commune,
                                         acc)
@@ -301,7 +293,8 @@ if len(zones):
     }).drop(columns=["weight"]).round(1)
     st.dataframe(show.head(50), hide_index=True, width="stretch")
     st.download_button("Télécharger les zones blanches (GeoJSON)",
-                       _finite(zones).to_json(drop_id=True),
+                       cov.zones_geojson(mode, key, weight, threshold, connectivity,
+                                         by_commune, zones),
                        file_name=f"zones-blanches-{mode}-{lab}min.geojson",
                        mime="application/geo+json")
 

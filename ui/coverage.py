@@ -26,7 +26,7 @@ land = data.land
 @st.cache_data(show_spinner="Préparation de la demande…")
 def demand(weight: str) -> pd.DataFrame:
     """Populated cells with the chosen weight (see :func:`analysis.coverage.demand`)."""
-    frag = data.cell_fragility() if weight == "fragility" else None
+    frag = data.grid()["fragility"] if weight == "fragility" else None
     return coverage.demand(data.grid(), data.communes(), weight, frag)
 
 
@@ -84,3 +84,20 @@ def baseline_zones(mode: str, key: str, weight: str, minutes: float, connectivit
     zone_of, table = white_zones.zones(_acc.seconds, dem, minutes, connectivity, by_commune,
                                        index=idx)
     return zone_of, white_zones.shapes(zone_of, table, dem["cell_id"])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def baseline_tables(mode: str, key: str, weight: str, minutes: tuple[float, ...],
+                    _acc: coverage.Access) -> pd.DataFrame:
+    """Today's coverage tables (commune, EPCI, island): the same for every visitor."""
+    return coverage.tables(_acc.seconds, demand(weight), list(minutes))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def zones_geojson(mode: str, key: str, weight: str, minutes: float, connectivity: int,
+                  by_commune: bool, _zones: gpd.GeoDataFrame) -> str:
+    """Today's white zones as GeoJSON text for the download (infinite times as null)."""
+    out = _zones.copy()
+    num = out.select_dtypes("number").columns
+    out[num] = out[num].replace([np.inf, -np.inf], np.nan)
+    return out.to_json(drop_id=True)
