@@ -102,6 +102,16 @@ class Graph:
         return self.csr.T.tocsr()
 
     @cached_property
+    def reversed(self) -> Graph:
+        """The same roads with every arc reversed: times *from* it are times *to* here."""
+        import dataclasses
+
+        rev, rev_len = self.csr_rev, self.csr_length.T.tocsr()
+        return dataclasses.replace(self, indptr=rev.indptr, indices=rev.indices,
+                                   weight=rev.data, length=rev_len.data,
+                                   edge_fwd=self.edge_bwd, edge_bwd=self.edge_fwd)
+
+    @cached_property
     def csr_length(self) -> sparse.csr_matrix:
         """Lengths of the same arcs as :attr:`csr`."""
         n = self.n_nodes

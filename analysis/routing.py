@@ -146,16 +146,6 @@ def times_from(g: Graph, origins: Snapped, e: np.ndarray, f: np.ndarray,
     return t
 
 
-def _node_times(g: Graph, pts: Snapped, cutoff: float, reverse: bool = False):
-    """Node times from (or, reversed, to) each point, in chunks: yields (rows, (k, n) times)."""
-    n = g.n_nodes
-    for lo in range(0, len(pts), CHUNK):
-        part = pts.take(slice(lo, lo + CHUNK))
-        ids = np.arange(n, n + len(part))
-        d = dijkstra(_augmented(g, part, reverse), directed=True, indices=ids, limit=cutoff)
-        yield slice(lo, lo + len(part)), d
-
-
 def _append(base: sparse.csr_matrix, cols: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
     """``base`` with one virtual node per row of ``cols``/``w`` (k, 2): arcs to its columns."""
     n, k = base.shape[0], len(cols)
@@ -247,24 +237,10 @@ def matrix_to(g: Graph, points: Snapped, facilities: Snapped,
               cutoff: float = np.inf) -> np.ndarray:
     """Seconds from every point to every facility, shape (points, facilities).
 
-    One bounded Dijkstra per facility on the reversed graph, so one-way streets are
-    followed in the direction people travel; inf beyond ``cutoff``.
+    :func:`matrix` from the facilities on the reversed graph (one bounded search per
+    facility), so one-way streets are followed in the direction people travel.
     """
-    out = np.empty((len(points), len(facilities)))
-    e = points.edge
-    at_u, at_v = g.edge_u[e], g.edge_v[e]
-    part_u, part_v = _part(points.ft, g.edge_bwd[e]), _part(1 - points.ft, g.edge_fwd[e])
-    for cols, d in _node_times(g, facilities, cutoff, reverse=True):
-        block = np.take(d, at_u, axis=1)
-        block += part_u
-        via_v = np.take(d, at_v, axis=1)
-        via_v += part_v
-        out[:, cols] = np.minimum(block, via_v).T
-    i, j = _same_edge_pairs(facilities, points)
-    if len(i):
-        out[j, i] = np.minimum(out[j, i], direct(g, points.ft[j], facilities.ft[i], e[j]))
-    out[out > cutoff] = np.inf
-    return out
+    return np.ascontiguousarray(matrix(g.reversed, facilities, points, cutoff).T)
 
 
 def nearest(g: Graph, facilities: Snapped, points: Snapped,
