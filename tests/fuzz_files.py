@@ -93,12 +93,14 @@ def malformed(draw: st.DrawFn, spec: Spec) -> tuple[bytes, Expect]:
     free_rows = list(draw(st.permutations(range(len(rows)))))  # each row mutated once at most
     for kind in sorted((k for k in kinds if k in ROW_KINDS), key=lambda k: k != "duplicate_id"):
         _row_mutation(draw, kind, spec, header, rows, exp, free_rows)
-    for kind in header_level:
+    touched: set[str] = set()  # one header mutation per column (a duplicate then dropped
+    for kind in header_level:  # column would give a valid header back)
         exp.kinds.append(kind)
-        present = [c for c in header if c in spec.header]
+        present = [c for c in header if c in spec.header and c not in touched]
         pool = [c for c in present if c in spec.required] if kind in (
             "drop_column", "rename_column") else present
         col = draw(st.sampled_from(pool))
+        touched.add(col)
         i = header.index(col)
         if kind == "drop_column":
             header.pop(i)
