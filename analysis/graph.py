@@ -28,6 +28,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from analysis.arrays import ranges
 from geo.errors import MaillageError
 
 Mode = Literal["drive", "walk"]
@@ -261,15 +262,6 @@ def _project(lonlat: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for each pair, without a Python loop."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offs = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(starts, counts) + (np.arange(total) - offs)
-
-
 def way_speeds_kmh(ways, mode: Mode, speeds: dict[str, float], walk_kmh: float) -> np.ndarray:
     """Speed of each way: ``maxspeed`` when tagged, else the class table; walking pace on foot."""
     if mode == "walk":
@@ -363,7 +355,7 @@ def build(ways, mode: str, speeds: dict[str, float], walk_kmh: float,
 
     # geometry of each edge: its vertices with the time and length from u
     counts = end - start + 1
-    gidx = _ranges(start, counts)
+    gidx = ranges(start, counts)
     geom_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     g_edge = np.repeat(np.arange(len(start)), counts)
     geom = (xy[gidx], cum_t[gidx] - cum_t[start][g_edge], cum_l[gidx] - cum_l[start][g_edge])

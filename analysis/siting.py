@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import sparse
 
 from analysis import routing
+from analysis.arrays import ranges
 from analysis.graph import Graph
 from analysis.snap import Snapped
 from geo.errors import MaillageError
@@ -336,7 +337,7 @@ def _greedy(a: sparse.csr_matrix, w: np.ndarray, p: int,
         gain = float(rem[new].sum())
         lo, hi = at.indptr[new], at.indptr[new + 1]
         counts = hi - lo
-        rows = at.indices[_ranges(lo, counts)]
+        rows = at.indices[ranges(lo, counts)]
         gains -= np.bincount(rows, weights=np.repeat(rem[new], counts), minlength=a.shape[0])
         rem[new] = 0.0
         gains[i] = 0.0
@@ -344,15 +345,6 @@ def _greedy(a: sparse.csr_matrix, w: np.ndarray, p: int,
         added.append(gain)
         total += gain
     return np.asarray(chosen, dtype=np.int64), np.asarray(added, dtype=np.float64)
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for each pair (vectorised)."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offs = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(starts, counts) + (np.arange(total) - offs)
 
 
 # --------------------------------------------------------------------------- solvers

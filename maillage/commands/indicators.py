@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from geo.errors import MaillageError
+from maillage.commands._shared import actor
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -21,13 +22,12 @@ def _write(out: Path, data: bytes) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
-    from maillage.commands.places import _actor
     from maillage.indicators import store
 
     path = Path(args.file)
     if not path.is_file():
         raise MaillageError(f"Fichier introuvable : {path}")
-    result = store.import_csv(_actor(args), path.read_bytes(), path.name)
+    result = store.import_csv(actor(args), path.read_bytes(), path.name)
     if args.json:
         print_json(result)
     else:
@@ -92,10 +92,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _targets_set(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
-    from maillage.commands.places import _actor
     from maillage.indicators import store
 
-    result = store.set_target(_actor(args), args.key, args.year, args.value, args.epci or "")
+    result = store.set_target(actor(args), args.key, args.year, args.value, args.epci or "")
     if args.json:
         print_json(result)
     else:

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
-import sys
 from pathlib import Path
 
 from geo.errors import MaillageError
 from maillage import settings
-
-
-def _actor(args: argparse.Namespace):
-    """Who runs the command: the account given by --as (password asked), else the admin shell.
-
-    The command line runs with the rights of whoever can read the database file, so it
-    acts as an administrator named after the system user unless ``--as`` is given.
-    """
-    from maillage import auth
-
-    if getattr(args, "as_user", None):
-        password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                    else getpass.getpass("Mot de passe : "))
-        return auth.sign_in(args.as_user, password)
-    return auth.Actor(f"cli:{os.environ.get('USER', 'inconnu')}", "admin")
+from maillage.commands._shared import actor
 
 
 def _load_initial(args: argparse.Namespace) -> int:
@@ -55,7 +38,7 @@ def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise MaillageError(f"Fichier introuvable : {path}")
-    result = store.import_csv(_actor(args), path.read_bytes(), path.name)
+    result = store.import_csv(actor(args), path.read_bytes(), path.name)
     if args.json:
         print_json(result)
     else:
