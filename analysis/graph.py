@@ -615,7 +615,9 @@ def describe(g: Graph) -> str:
     """One French line on what a graph holds and what was dropped."""
     m = g.meta
     label = "voiture" if g.mode == "drive" else "à pied"
-    return (f"Graphe {label} ({m['source']}) : {m['nodes']} nœuds, {m['edges']} tronçons, "
+    source = {"mirror": "couche routière du miroir", "pbf": "extrait OSM complet"}.get(
+        m["source"], m["source"])
+    return (f"Graphe {label} ({source}) : {m['nodes']} nœuds, {m['edges']} tronçons, "
             f"{m['km']:.0f} km ; écarté hors de la plus grande composante fortement connexe : "
             f"{m['nodes_dropped']} nœuds, {m['edges_dropped']} tronçons, {m['km_dropped']:.1f} km "
             f"({m['components'] - 1} petites composantes)")
