@@ -42,8 +42,9 @@ def base_map(*, center: tuple[float, float] = CENTER, zoom: int = ZOOM, tiles: b
     # keyboard=False: Leaflet's keyboard handler focuses the map on mousedown, which
     # scrolls the Streamlit page when the map is partly out of view, so the click
     # lands elsewhere and popups never open (seen in Chromium through the iframe).
-    m = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True,
+    m = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=False,
                    prefer_canvas=canvas, min_zoom=8, max_bounds=True, keyboard=False)
+    m.add_child(_MetricScaleAndCompactCredits())
     # jQuery first: folium's popups build their content with it.
     m.default_js = [("jquery", assets.JQUERY_JS), ("leaflet", assets.LEAFLET_JS)]
     m.default_css = [("leaflet_css", assets.LEAFLET_CSS)]
@@ -91,6 +92,25 @@ def _outlines_geojson() -> dict:
     from geo import communes
 
     return json.loads(communes.load()[["code_insee", "geometry"]].to_json(drop_id=True))
+
+
+class _MetricScaleAndCompactCredits(folium.MacroElement):
+    """A metric-only scale, and credits that stay small on a phone (no overlap)."""
+
+    _template = folium.elements.Template(
+        """{% macro header(this, kwargs) %}
+        <style>
+          .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
+          @media (max-width: 480px) {
+            .leaflet-control-scale { display: none; }
+            .leaflet-control-attribution { font-size: 10px; max-width: 75%; }
+          }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
 
 
 def add_outlines(m: folium.Map, communes: gpd.GeoDataFrame, *, name: str = "Communes",
