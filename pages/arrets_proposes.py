@@ -61,7 +61,8 @@ if scope_kind == "EPCI":
     codes = sorted(communes.loc[communes["epci_court"] == epci, "code_insee"])
 elif scope_kind == "Communes":
     names = dict(zip(communes["code_insee"], communes["nom"], strict=True))
-    chosen = s2.multiselect("Communes", sorted(names), format_func=names.get)
+    chosen = s2.multiselect("Communes", sorted(names), format_func=names.get,
+                            placeholder="Choisir…")
     codes = sorted(chosen) if chosen else None
     if not chosen:
         s2.info("Choisissez au moins une commune (sinon toute l'île est prise).")
@@ -183,7 +184,7 @@ with st.expander("Par commune : aujourd'hui et avec les arrêts", expanded=False
 st.subheader("Enregistrer comme liste d'arrêts des tournées")
 labels = {int(r.rang): f"{r.rang}. {r.nom} ({r.commune})" for r in stops.itertuples()}
 keep = st.multiselect("Arrêts à garder", list(labels), default=list(labels),
-                      format_func=labels.get)
+                      format_func=labels.get, placeholder="Choisir…")
 f1, f2, f3 = st.columns(3)
 freq = f1.selectbox("Fréquence", ["hebdomadaire", "bimensuelle", "mensuelle"])
 duree = f2.number_input("Durée de l'atelier (min)", 15, 480, 120, step=15)

@@ -38,13 +38,16 @@ except MaillageError as exc:
 
 # --- filters -----------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns(4)
-communes = c1.multiselect("Commune", sorted(places["commune"].unique()))
-epcis = c2.multiselect("EPCI", sorted(x for x in places["epci_court"].unique() if x))
-services = c3.multiselect("Service", standard.vocabularies()["services"])
-publics = c4.multiselect("Public", standard.vocabularies()["publics_specifiquement_adresses"])
+communes = c1.multiselect("Commune", sorted(places["commune"].unique()), placeholder="Choisir…")
+epcis = c2.multiselect("EPCI", sorted(x for x in places["epci_court"].unique() if x),
+                       placeholder="Choisir…")
+services = c3.multiselect("Service", standard.vocabularies()["services"], placeholder="Choisir…")
+publics = c4.multiselect("Public", standard.vocabularies()["publics_specifiquement_adresses"],
+                         placeholder="Choisir…")
 c5, c6, c7, c8 = st.columns(4)
-statuses = c5.multiselect("Statut du label", ["hors labellisation", *LABEL_STATUSES])
-kinds = c6.multiselect("Nature", KINDS)
+statuses = c5.multiselect("Statut du label", ["hors labellisation", *LABEL_STATUSES],
+                          placeholder="Choisir…")
+kinds = c6.multiselect("Nature", KINDS, placeholder="Choisir…")
 open_now = c7.toggle("Ouvert maintenant", help="Heure de Martinique ; lieux aux horaires connus")
 query = c8.text_input("Rechercher un nom", placeholder="médiathèque, CCAS…")
 

@@ -76,7 +76,7 @@ with plan_tab, st.form("inputs"):
     lunch = c6.text_input("Pause (début au plus tôt-au plus tard)", "12:00-13:00")
     lunch_min = c7.number_input("Pause (min)", 0, 120, 60)
     days = c8.multiselect("Jours travaillés", list(range(7)), [0, 1, 2, 3, 4],
-                          format_func=lambda d: schedule.WEEKDAY_NAMES[d])
+                          format_func=lambda d: schedule.WEEKDAY_NAMES[d], placeholder="Choisir…")
     go = st.form_submit_button("Calculer les tournées", type="primary")
 
 
