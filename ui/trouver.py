@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from maillage import fmt
 from maillage.finder import Finder
 
 #: Styles for a 375 px wide phone: big touch targets, readable type.
@@ -56,16 +57,12 @@ def esc(value: Any) -> str:
 
 def minutes(value: int | None) -> str:
     """« 12 min », « 1 h 05 », « plus de 3 h »."""
-    if value is None:
-        return "plus de 3 h"
-    return f"{value} min" if value < 60 else f"{value // 60} h {value % 60:02d}"
+    return fmt.minutes(value, missing="plus de 3 h")
 
 
 def distance(metres: int | None) -> str:
     """« 850 m », « 1,2 km »."""
-    if metres is None:
-        return ""
-    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".", ",")
+    return fmt.distance(metres, missing="")
 
 
 def open_state(value: bool | None) -> str:

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 
 
 def actor(args: argparse.Namespace):
@@ -21,3 +22,13 @@ def actor(args: argparse.Namespace):
                     else getpass.getpass("Mot de passe : "))
         return auth.sign_in(args.as_user, password)
     return auth.Actor(f"cli:{os.environ.get('USER', 'inconnu')}", "admin")
+
+
+def read_input(file: str) -> tuple[bytes, str]:
+    """The bytes and name of a file given on the command line (French error if missing)."""
+    from geo.errors import MaillageError
+
+    path = Path(file)
+    if not path.is_file():
+        raise MaillageError(f"Fichier introuvable : {path}")
+    return path.read_bytes(), path.name

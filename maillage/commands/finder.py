@@ -6,18 +6,7 @@ import argparse
 import re
 
 from geo.errors import MaillageError
-
-
-def _fmt_minutes(value: int | None) -> str:
-    if value is None:
-        return "hors de portée"
-    return f"{value} min" if value < 60 else f"{value // 60} h {value % 60:02d}"
-
-
-def _fmt_metres(value: int | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value} m" if value < 1000 else f"{value / 1000:.1f} km".replace(".", ",")
+from maillage import fmt
 
 
 def _trouver(args: argparse.Namespace) -> int:
@@ -55,10 +44,10 @@ def _trouver(args: argparse.Namespace) -> int:
     for p in report["lieux"]:
         state = {True: "ouvert maintenant", False: "fermé maintenant", None: "horaires inconnus"}
         print(f"{p['rang']}. {p['nom']} — {p['adresse']}")
-        print(f"   à pied : {_fmt_minutes(p['a_pied']['minutes'])} "
-              f"({_fmt_metres(p['a_pied']['metres'])}) ; en voiture : "
-              f"{_fmt_minutes(p['en_voiture']['minutes'])} "
-              f"({_fmt_metres(p['en_voiture']['metres'])}) ; {state[p['ouvert']]}")
+        print(f"   à pied : {fmt.minutes(p['a_pied']['minutes'])} "
+              f"({fmt.distance(p['a_pied']['metres'])}) ; en voiture : "
+              f"{fmt.minutes(p['en_voiture']['minutes'])} "
+              f"({fmt.distance(p['en_voiture']['metres'])}) ; {state[p['ouvert']]}")
         if p["horaires_fr"]:
             print(f"   horaires : {p['horaires_fr']}")
         if p["telephone"]:

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from geo.errors import MaillageError
-from maillage.commands._shared import actor
+from maillage.commands._shared import actor, read_input
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -24,14 +24,12 @@ def _import(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
     from maillage.indicators import store
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise MaillageError(f"Fichier introuvable : {path}")
-    result = store.import_csv(actor(args), path.read_bytes(), path.name)
+    data, name = read_input(args.file)
+    result = store.import_csv(actor(args), data, name)
     if args.json:
         print_json(result)
     else:
-        print(f"Import de {path.name} : {result['rows']} chiffres lus, {result['added']} "
+        print(f"Import de {name} : {result['rows']} chiffres lus, {result['added']} "
               f"ajoutés, {result['updated']} mis à jour, {result['unchanged']} inchangés.")
     return 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from geo.errors import MaillageError
 from maillage import settings
-from maillage.commands._shared import actor
+from maillage.commands._shared import actor, read_input
 
 
 def _load_initial(args: argparse.Namespace) -> int:
@@ -35,14 +35,12 @@ def _import(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
     from maillage.registry import store
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise MaillageError(f"Fichier introuvable : {path}")
-    result = store.import_csv(actor(args), path.read_bytes(), path.name)
+    data, name = read_input(args.file)
+    result = store.import_csv(actor(args), data, name)
     if args.json:
         print_json(result)
     else:
-        print(f"Import de {path.name} : {result['imported']} lieux ajoutés, {result['updated']} "
+        print(f"Import de {name} : {result['imported']} lieux ajoutés, {result['updated']} "
               f"mis à jour, {result['unchanged']} inchangés.")
         for w in result["warnings"]:
             print(f"  attention : {w}")
