@@ -30,8 +30,10 @@ test: setup
 	$(BIN)/maillage assets
 	$(BIN)/python -m pytest
 
+# Style (ruff) and the layer contract (import-linter, see pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data/sources data/build static/vendor

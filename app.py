@@ -9,6 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo import fetch
+from geo.errors import MaillageError
+
 st.set_page_config(
     page_title="Maillage – médiation numérique en Martinique",
     page_icon="🗺️",
@@ -42,4 +45,10 @@ def _pages() -> list[st.Page]:
     ]
 
 
-st.navigation(_pages()).run()
+# Pages never download a source during a view (``maillage data`` does): a missing one is a
+# French error, shown like every error meant for users that a page did not catch itself.
+with fetch.page_mode():
+    try:
+        st.navigation(_pages()).run()
+    except MaillageError as exc:
+        st.error(str(exc))

@@ -30,7 +30,7 @@ import pandas as pd
 from analysis import routing, snap
 from analysis.graph import Graph
 from analysis.snap import Snapped
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 #: Counted measures of a cell → French label (the tables give each within every threshold).
 MEASURES: dict[str, str] = {

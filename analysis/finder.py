@@ -18,7 +18,7 @@ import numpy as np
 
 from analysis import routing, snap
 from analysis.graph import Graph
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 MODES: tuple[str, ...] = ("walk", "drive")
 MODE_LABELS = {"walk": "à pied", "drive": "en voiture"}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 #: Kinds of entries, in the order preferred when two scores tie.
 KINDS: tuple[str, ...] = ("address", "commune", "place", "street")

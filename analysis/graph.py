@@ -1,4 +1,4 @@
-"""Compact drive and walk graphs of the island, built from :class:`geo.roads.Ways` and cached.
+"""Compact drive and walk graphs of the island, built from :class:`geo.roads.Ways` (pure).
 
 A graph keeps two views of the same network:
 
@@ -10,18 +10,14 @@ A graph keeps two views of the same network:
   isochrones.
 
 Only the largest strongly connected component is kept (what was dropped is
-reported in ``meta``). The whole graph is one ``.npz`` under
-``settings.build_dir``, keyed by the source's sha256, the speeds and the code
-version, so it is rebuilt only when one of those changes.
+reported in ``meta``). This module only computes: reading the roads and the on-disk
+cache of the graphs (one ``.npz`` per mode) live in :mod:`geo.graphs`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -29,16 +25,17 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from analysis.arrays import ranges
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 Mode = Literal["drive", "walk"]
 MODES: tuple[str, ...] = ("drive", "walk")
 #: Maximal gap between densified points along an edge (metres).
 SPACING_M = 20.0
-#: Bump when the cached format or the building rules change.
+#: Bump when the cached format or the building rules change (part of the cache key).
 FORMAT_VERSION = 2
 
-_ARRAYS = (
+#: The array fields of :class:`Graph` (everything but ``mode`` and ``meta``).
+ARRAYS = (
     "indptr", "indices", "weight", "length", "node_xy",
     "edge_u", "edge_v", "edge_fwd", "edge_bwd", "edge_len",
     "geom_off", "geom_xy", "geom_ft", "geom_fl",
@@ -165,20 +162,9 @@ class Graph:
         """Edge of each geometry vertex."""
         return np.repeat(np.arange(self.n_edges), np.diff(self.geom_off))
 
-    def to_npz(self, path: Path) -> None:
-        """Write the graph as one uncompressed ``.npz`` (fast to load)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, mode=np.array(self.mode), meta=np.array(json.dumps(self.meta)),
-                 **{name: getattr(self, name) for name in _ARRAYS})
-        tmp.replace(path)
-
-    @classmethod
-    def from_npz(cls, path: Path) -> Graph:
-        """Read a graph written by :meth:`to_npz`."""
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in _ARRAYS}
-            return cls(mode=str(data["mode"]), meta=json.loads(str(data["meta"])), **arrays)
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The array fields by name (see :data:`ARRAYS`), e.g. to serialise the graph."""
+        return {name: getattr(self, name) for name in ARRAYS}
 
 
 @dataclass(frozen=True)
@@ -554,61 +540,83 @@ def _densify(geom_xy: np.ndarray, geom_off: np.ndarray, g_ft: np.ndarray,
     }
 
 
-# --------------------------------------------------------------------------- cache
+def from_edges(mode: str, node_xy: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray,
+               edge_fwd: np.ndarray, edge_bwd: np.ndarray, edge_len: np.ndarray,
+               geom_off: np.ndarray, geom_xy: np.ndarray, geom_ft: np.ndarray | None = None,
+               meta: dict[str, Any] | None = None,
+               spacing_m: float = SPACING_M) -> tuple[Graph, np.ndarray]:
+    """A graph from ready-made edges (another tool's network), its largest SCC kept.
 
-
-def cache_key(source_sha256: str, mode: str, speeds: dict[str, float], walk_kmh: float) -> str:
-    """Hash of everything a graph depends on."""
-    payload = {
-        "v": FORMAT_VERSION, "sha": source_sha256, "mode": mode, "spacing": SPACING_M,
-        "speeds": dict(sorted(speeds.items())) if mode == "drive" else None,
-        "walk": walk_kmh if mode == "walk" else None,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cache_path(build_dir: Path, mode: str, key: str) -> Path:
-    return build_dir / "graphs" / f"{mode}-{key}.npz"
-
-
-def load(mode: str, s=None, *, rebuild: bool = False, read_ways=None) -> Graph:
-    """The cached ``mode`` graph of the island, built first when missing or stale.
-
-    ``read_ways`` (a callable returning :class:`geo.roads.Ways`) lets callers read
-    the roads once for both modes.
+    Edge ``e`` runs from ``edge_u[e]`` to ``edge_v[e]`` through the vertices
+    ``geom_xy[geom_off[e]:geom_off[e + 1]]`` (EPSG:5490, at least two); ``edge_fwd`` /
+    ``edge_bwd`` are its seconds each way (inf when forbidden) and ``edge_len`` its metres.
+    The time fraction at each vertex is ``geom_ft`` when given (and not NaN), else its
+    length fraction (one speed along the edge). No node is merged. Returns the graph and,
+    for each of its nodes, the index of the input node it comes from.
     """
-    from geo import fetch, roads
-    from maillage import settings as settings_mod
-
     mode = check_mode(mode)
-    s = s or settings_mod.get()
-    kind, src = roads.source_path(s)
-    sha = fetch.resolve("roads_mirror", s).sha256 if kind == "mirror" else fetch.sha256_of(src)
-    key = cache_key(sha, mode, settings_mod.DRIVE_SPEEDS_KMH, s.walk_kmh)
-    path = cache_path(s.build_dir, mode, key)
-    if path.is_file() and not rebuild:
-        return Graph.from_npz(path)
-    ways = read_ways() if read_ways is not None else roads.load(s)
-    graph = build(ways, mode, settings_mod.DRIVE_SPEEDS_KMH, s.walk_kmh)
-    if path.parent.is_dir():
-        for old in path.parent.glob(f"{mode}-*.npz"):
-            old.unlink()
-    graph.to_npz(path)
-    return graph
+    e_u, e_v = np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64)
+    e_fwd, e_bwd = np.asarray(edge_fwd, dtype=np.float64), np.asarray(edge_bwd, dtype=np.float64)
+    e_len = np.asarray(edge_len, dtype=np.float64)
+    geom_off = np.asarray(geom_off, dtype=np.int64)
+    n_all = len(node_xy)
+    n_comp, labels = connected_components(_arcs_to_csr(n_all, e_u, e_v, e_fwd, e_bwd, e_len)[0],
+                                          directed=True, connection="strong")
+    keep_node = labels == np.argmax(np.bincount(labels))
+    keep_edge = keep_node[e_u] & keep_node[e_v]
+    keep_edge &= np.isfinite(e_fwd) | np.isfinite(e_bwd)
+    if not keep_edge.any() or not (keep_edge & (e_u != e_v)).any():
+        raise MaillageError("Le réseau routier fourni n'a aucun tronçon utilisable (il faut au "
+                            "moins deux carrefours reliés dans les deux sens) : impossible d'y "
+                            "calculer des trajets.")
+    kept = np.flatnonzero(keep_node)
+    new_id = np.cumsum(keep_node) - 1
+    dropped = {
+        "components": int(n_comp),
+        "nodes_dropped": int(n_all - len(kept)),
+        "edges_dropped": int((~keep_edge).sum()),
+        "km_dropped": round(float(e_len[~keep_edge].sum()) / 1000, 3),
+    }
+    counts = np.diff(geom_off)[keep_edge]
+    gidx = ranges(geom_off[:-1][keep_edge], counts)
+    e_u, e_v = new_id[e_u[keep_edge]], new_id[e_v[keep_edge]]
+    e_fwd, e_bwd, e_len = e_fwd[keep_edge], e_bwd[keep_edge], e_len[keep_edge]
+    node_xy = np.asarray(node_xy, dtype=np.float64)[keep_node]
+    geom_xy = np.asarray(geom_xy, dtype=np.float64)[gidx]
+    geom_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-
-def build_all(s=None, report=print, *, rebuild: bool = False) -> dict[str, Graph]:
-    """Build (or reuse) both graphs, reading the roads at most once; report each one."""
-    from functools import cache
-
-    from geo import roads
-
-    read_ways = cache(lambda: roads.load(s))
-    graphs = {}
-    for mode in MODES:
-        graphs[mode] = load(mode, s, rebuild=rebuild, read_ways=read_ways)
-        report(describe(graphs[mode]))
-    return graphs
+    # length fractions from the vertices (planar, EPSG:5490)
+    first, last = geom_off[:-1], geom_off[1:] - 1
+    g_edge = np.repeat(np.arange(len(e_u)), counts)
+    seg = np.hypot(*np.diff(geom_xy, axis=0).T)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    rel = cum - cum[first][g_edge]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_fl = np.nan_to_num(rel / rel[last][g_edge], nan=0.0, posinf=0.0)
+    g_ft = g_fl.copy()
+    if geom_ft is not None:  # NaN: the length fraction
+        given = np.asarray(geom_ft, dtype=np.float64)[gidx]
+        g_ft = np.where(np.isnan(given), g_fl, given)
+    for frac in (g_ft, g_fl):  # exact ends
+        frac[first], frac[last] = 0.0, 1.0
+    csr, arc_len = _arcs_to_csr(len(node_xy), e_u, e_v, e_fwd, e_bwd, e_len)
+    pts = _densify(geom_xy, geom_off, g_ft, spacing_m)
+    meta = {
+        "source": "edges", "source_sha256": None, **(meta or {}),
+        "mode": mode, "nodes": len(node_xy), "arcs": int(csr.nnz), "edges": len(e_u),
+        "nodes_merged": 0, "km": round(float(e_len.sum()) / 1000, 3), **dropped,
+    }
+    g = Graph(
+        mode=mode,
+        indptr=csr.indptr.astype(np.int32), indices=csr.indices.astype(np.int32),
+        weight=csr.data.astype(np.float64), length=arc_len,
+        node_xy=node_xy,
+        edge_u=e_u.astype(np.int32), edge_v=e_v.astype(np.int32),
+        edge_fwd=e_fwd, edge_bwd=e_bwd, edge_len=e_len,
+        geom_off=geom_off, geom_xy=geom_xy, geom_ft=g_ft, geom_fl=g_fl,
+        meta=meta, **pts,
+    )
+    return g, kept
 
 
 def describe(g: Graph) -> str:

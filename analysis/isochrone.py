@@ -32,7 +32,7 @@ from scipy import ndimage
 from analysis import routing
 from analysis.graph import Graph
 from analysis.snap import Snapped
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 #: Distance around reached roads that counts as reached (metres), by mode.
 BUFFER_M = {"walk": 60.0, "drive": 150.0}

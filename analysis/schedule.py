@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from geo.errors import MaillageError
+from maillage import fmt
+from maillage.errors import MaillageError
 
 #: Frequency names (as written in the stops file) and their block length in days.
 FREQUENCIES: dict[str, int] = {"hebdomadaire": 7, "bimensuelle": 14, "mensuelle": 28}
@@ -26,7 +27,7 @@ FREQ_ALIASES: dict[str, str] = {
 }
 #: French weekday abbreviations, Monday first (``date.weekday()`` order).
 WEEKDAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
-WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+WEEKDAY_NAMES = fmt.WEEKDAYS
 #: Martinique's time zone (UTC-4 all year).
 TIMEZONE = "America/Martinique"
 

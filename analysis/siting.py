@@ -37,7 +37,8 @@ from analysis import routing
 from analysis.arrays import ranges
 from analysis.graph import Graph
 from analysis.snap import Snapped
-from geo.errors import MaillageError
+from maillage import fmt
+from maillage.errors import MaillageError
 
 #: Weight keys → French label of what is counted.
 WEIGHTS: dict[str, str] = {
@@ -81,7 +82,7 @@ class SitingError(MaillageError):
 
 def pct(share: float, decimals: int = 0) -> str:
     """A share as a French percentage (``0.805`` → ``80,5 %``)."""
-    return f"{100 * share:.{decimals}f}".replace(".", ",") + "\u202f%"
+    return fmt.percent(share, decimals, share=True)
 
 
 def parse_weight(text: str | dict[str, float]) -> dict[str, float]:
@@ -828,38 +829,3 @@ def prepare(g: Graph, dem: pd.DataFrame, supply_xy: np.ndarray, candidates: pd.D
 
 #: Kind of registry places that count as covering today.
 FIXED_KIND = "lieu fixe"
-
-
-def load_instance(mode: str = "walk", max_minutes: float = 30.0, s=None, *,
-                  places: str = "all", extra: tuple = (), far_m: float | None = None,
-                  ) -> Instance:
-    """Assemble the island instance from the data layers (grid, registry, candidates, graphs).
-
-    Fixed places: the registry's ``lieu fixe`` places (``places="labelled"``: labelled
-    only). Candidates: :func:`geo.candidates.load` plus ``extra`` points, snapped to the
-    drive network and flagged beyond ``far_m`` (default: the ``max_snap_m`` setting).
-    """
-    from analysis import coverage
-    from analysis import graph as graph_mod
-    from geo import candidates as cand_mod
-    from geo import communes as communes_mod
-    from geo import population, supply
-    from maillage import settings as settings_mod
-
-    s = s or settings_mod.get()
-    mode = graph_mod.check_mode(mode)
-    communes = communes_mod.load(s)
-    grid = population.load_grid(s)
-    dem = coverage.demand(grid, communes, "population")
-    frag = population.fragility_by_cell(grid, population.load_ifn(s))
-    dem["fragility_weight"] = coverage.demand(grid, communes, "fragility", frag)["weight"]
-    fixed = supply.select(supply.places(s), places, kinds=[FIXED_KIND])
-    if fixed.empty:
-        raise SitingError("Aucun lieu fixe dans le registre : chargez-le avec « maillage places "
-                          "load-initial » (ou élargissez la sélection des lieux).")
-    cands = cand_mod.load(s, extra=extra, communes=communes)
-    drive = graph_mod.load("drive", s)
-    cands = cand_mod.snap_drive(cands, drive, s.max_snap_m if far_m is None else far_m)
-    g = drive if mode == "drive" else graph_mod.load(mode, s)
-    return prepare(g, dem, supply.to_xy(fixed), cands, max_minutes=max_minutes,
-                   walk_kmh=s.walk_kmh, max_snap_m=s.max_snap_m)

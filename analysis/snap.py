@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.graph import Graph
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 #: Candidate densified points examined per query point.
 K_CANDIDATES = 12

@@ -681,14 +681,3 @@ def tour_lines(g, pts, problem: Problem, tour: Tour) -> list[list[tuple[float, f
 def frequency_days(freq: str) -> int:
     """Block length in days of a frequency name."""
     return FREQUENCIES[freq]
-
-
-def on_island(problem: Problem, s=None):
-    """The drive graph of the island, the snapped points and the :class:`Travel` of a problem."""
-    from analysis import graph
-    from maillage import settings as settings_mod
-
-    s = s or settings_mod.get()
-    g = graph.load("drive", s)
-    tr, pts = travel(g, problem, s.max_snap_m)
-    return g, pts, tr

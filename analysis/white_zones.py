@@ -20,7 +20,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from analysis.coverage import MEASURES, weighted_quantiles
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 CELL_M = 200.0
 _ID_PATTERN = r"N(?P<north>\d+)E(?P<east>\d+)$"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis import graph, routing, snap
-from geo import supply
+from geo import graphs, supply
 from maillage import settings
 
 #: Commune (as in the town-hall layer) → (approximate minutes, km) from Fort-de-France.
@@ -40,7 +40,7 @@ def trips(g: graph.Graph, s: settings.Settings) -> dict[str, tuple[float, float,
 
 def main() -> None:
     s = settings.get()
-    res = trips(graph.load("drive", s), s)
+    res = trips(graphs.load("drive", s), s)
     print("| Fort-de-France → | référence (min) | moteur (min) | moteur (km) | intersections |")
     print("|---|---:|---:|---:|---:|")
     for name, (minutes, km, n) in res.items():

@@ -32,8 +32,8 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    from analysis import coverage, graph, whatif, white_zones
-    from geo import communes, population, supply
+    from analysis import coverage, whatif, white_zones
+    from geo import communes, graphs, population, supply
     from geo.errors import MaillageError
     from maillage import settings
 
@@ -53,7 +53,7 @@ def main() -> None:
                     f"{__import__('os').cpu_count()} cœurs, Python {platform.python_version()}",
                     "cells": len(dem), "places": len(places), "load_layers_s": round(load_s, 2)}
     for mode in ("walk", "drive"):
-        g = graph.load(mode, s)
+        g = graphs.load(mode, s)
         minutes = coverage.DEFAULT_MINUTES[mode]
         t_zone = 15.0 if mode == "walk" else 10.0
 

@@ -29,7 +29,7 @@ import numpy as np
 import shapely
 
 from analysis import graph, isochrone, routing, snap
-from geo import fetch, population, roads
+from geo import fetch, graphs, population, roads
 from maillage import settings
 
 
@@ -155,7 +155,7 @@ def run(n_sites: int) -> list[tuple[str, float, float, str]]:
     path = fetch.resolve("roads_mirror", s0).path
     with tempfile.TemporaryDirectory() as tmp:
         s = replace(s0, data_dir=Path(tmp))
-        t_eng, g = _timed(lambda: graph.load("drive", s, rebuild=True))
+        t_eng, g = _timed(lambda: graphs.load("drive", s, rebuild=True))
         t_ox, G_ox = _timed(lambda: osmnx_build(path))
         rows.append(("Construction du graphe voiture depuis le miroir (à froid)", t_eng, t_ox,
                      f"moteur {g.n_nodes} nœuds ; osmnx {G_ox.number_of_nodes()} nœuds"))
@@ -166,7 +166,7 @@ def run(n_sites: int) -> list[tuple[str, float, float, str]]:
         npz = next((s.build_dir / "graphs").glob("drive-*.npz"))
 
         def load_engine():
-            h = graph.Graph.from_npz(npz)
+            h = graphs.from_bytes(npz.read_bytes())
             h.tree  # noqa: B018
             return h
 
@@ -178,7 +178,7 @@ def run(n_sites: int) -> list[tuple[str, float, float, str]]:
     fdf = snap.to_xy([[-61.0733, 14.6036]])
     for mode, minutes in (("walk", [5, 10, 15]), ("drive", [5, 10, 15]),
                           ("drive", [10, 20, 30])):
-        gm = graph.load(mode, s0)
+        gm = graphs.load(mode, s0)
         gm.tree  # noqa: B018
         o = snap.snap(gm, fdf)
         t_eng, bands = _timed(lambda gm=gm, o=o, minutes=minutes: isochrone.isochrones(
@@ -196,7 +196,7 @@ def run(n_sites: int) -> list[tuple[str, float, float, str]]:
                      f"temps aux nœuds identiques : {'oui' if same else 'NON'} ; km² "
                      f"moteur {areas}, recette tampon {areas_nx}"))
 
-    g = graph.load("drive", s0)
+    g = graphs.load("drive", s0)
     g.tree  # noqa: B018
     grid = population.load_grid(s0)
     cells = snap.snap(g, grid[["x", "y"]].to_numpy())

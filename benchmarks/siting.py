@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from analysis import siting
+from geo import siting_instance
 
 RUNS = [
     ("mclp", "population", {"p": 10}),
@@ -26,7 +27,7 @@ RUNS = [
 
 def main(minutes: float = 15.0, time_limit: float = 60.0) -> None:
     t0 = time.perf_counter()
-    inst = siting.load_instance("walk", minutes)
+    inst = siting_instance.load("walk", minutes)
     prep = time.perf_counter() - t0
     print(f"Machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, "
           f"Python {platform.python_version()}")

@@ -21,7 +21,7 @@ from datetime import date
 
 from analysis import schedule, tours
 from analysis.tours import Problem, Stop, Van
-from geo import fetch, tours_io
+from geo import fetch, graphs, tours_io
 
 FREQS = ("hebdomadaire", "bimensuelle", "mensuelle")
 MARKETS = {3: "sam 06:30-12:00", 11: "mer 07:00-12:00", 19: "ven 07:00-12:00",
@@ -50,7 +50,7 @@ def main() -> None:
     period = schedule.Period.with_holidays(date(2026, 5, 4), 4, (0, 1, 2, 3, 4, 5))
     problem = Problem(stops(), vans, period)
     t0 = time.perf_counter()
-    _, _, tr = tours.on_island(problem)
+    _, _, tr = graphs.on_island(problem)
     matrix_s = time.perf_counter() - t0
     best = tours.solve(problem, tr, args.time_limit)
     greedy = tours.nearest_neighbour(problem, tr)

@@ -214,36 +214,3 @@ def snap_drive(cands: gpd.GeoDataFrame, drive, max_snap_m: float) -> gpd.GeoData
     out["far"] = ~snapped.ok
     return out
 
-
-#: Columns of the stop list the tours (#7) read (see :mod:`geo.tours_io`).
-STOP_LIST_COLUMNS = ["nom", "longitude", "latitude", "frequence", "duree_min", "fenetres"]
-
-
-def stop_list_path(s: Settings | None = None) -> Path:
-    """Where the stop list chosen on the « Arrêts proposés » page is kept."""
-    s = s or settings_mod.get()
-    return s.data_dir / "plans" / "arrets-proposes.csv"
-
-
-def write_stop_list(stops: pd.DataFrame, s: Settings | None = None, *,
-                    frequence: str = "hebdomadaire", duree_min: int = 120,
-                    fenetres: str = "", path: Path | None = None) -> Path:
-    """Write ``stops`` (``nom, lon, lat``) as the tours' stop list (UTF-8 CSV, atomic).
-
-    Names come from the registry (typed by people): formula-like ones get a leading ``'``,
-    which :func:`geo.tours_io.read_stops` removes again.
-    """
-    from maillage.registry.csvio import escape_cell
-
-    out = pd.DataFrame({
-        "nom": [escape_cell(n) for n in stops["nom"].astype(str)],  # opened in spreadsheets
-        "longitude": stops["lon"].astype(float).round(6).to_numpy(),
-        "latitude": stops["lat"].astype(float).round(6).to_numpy(),
-        "frequence": frequence, "duree_min": int(duree_min), "fenetres": fenetres,
-    })[STOP_LIST_COLUMNS]
-    path = path or stop_list_path(s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    out.to_csv(tmp, index=False, encoding="utf-8")
-    tmp.replace(path)
-    return path

@@ -7,7 +7,6 @@ Every text value placed in a tooltip is HTML-escaped first.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 
@@ -16,6 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from geo import mapsafe
+from maillage import fmt
 
 #: Sequential palette (light → dark), ColorBrewer "YlGnBu", 5 classes.
 PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
@@ -33,17 +35,11 @@ class Legend:
 
 def fmt_value(value: float, unit: str) -> str:
     """A value formatted the French way (space thousands, comma decimals)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n.d."
     if unit == "%":
-        text = f"{value:.1f} %"
-    elif unit == "score":
-        text = f"{value:.1f}"
-    elif unit == "hab/km²":
-        text = f"{value:,.0f} hab/km²"
-    else:
-        text = f"{value:,.0f} {unit}".strip()
-    return text.replace(",", "\u202f").replace(".", ",")
+        return fmt.percent(value, 1)
+    if unit == "score":
+        return fmt.number(value, 1)
+    return fmt.number(value, 0, unit)
 
 
 def classify(values: pd.Series, n: int = len(PALETTE)) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +71,8 @@ def colors_for(values: pd.Series, title: str, unit: str) -> tuple[list[str], Leg
 
 def commune_layer(communes: gpd.GeoDataFrame, values: pd.Series, *, title: str, unit: str,
                   tooltip_fields: dict[str, str], highlight: set[str] | None = None,
-                  ) -> tuple[folium.GeoJson, Legend]:
-    """Communes shaded by ``values`` with an escaped tooltip.
+                  ) -> tuple[mapsafe.TextLayer, Legend]:
+    """Communes shaded by ``values`` with a text-only tooltip.
 
     ``tooltip_fields`` maps column → French label; ``highlight`` holds the INSEE
     codes drawn opaque (the others are faded, e.g. outside the chosen EPCI).
@@ -84,23 +80,17 @@ def commune_layer(communes: gpd.GeoDataFrame, values: pd.Series, *, title: str, 
     colors, legend = colors_for(values, title, unit)
     gdf = communes[["code_insee", *tooltip_fields, "geometry"]].copy()
     for col in tooltip_fields:
-        gdf[col] = gdf[col].map(lambda v: html.escape(str(v)))
-    gdf["_fill"] = colors
-    gdf["_on"] = [highlight is None or c in highlight for c in gdf["code_insee"]]
-    data = json.loads(gdf.to_json())
-    layer = folium.GeoJson(
-        data,
-        name=title,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"],
-            "fillOpacity": 0.75 if f["properties"]["_on"] else 0.15,
-            "color": "#333333",
-            "weight": 1.2 if f["properties"]["_on"] else 0.5,
-        },
-        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(tooltip_fields), aliases=list(tooltip_fields.values()), sticky=True
-        ),
+        gdf[col] = gdf[col].map(mapsafe.plain)
+    on = [highlight is None or c in highlight for c in gdf["code_insee"]]
+    gdf["_style"] = [{"fillColor": c, "fillOpacity": 0.75 if o else 0.15,
+                      "weight": 1.2 if o else 0.5} for c, o in zip(colors, on, strict=True)]
+    data = json.loads(gdf.drop(columns="_style").to_json(drop_id=True))
+    for feat, style in zip(data["features"], gdf["_style"], strict=True):
+        feat["properties"]["_style"] = style
+    layer = mapsafe.TextLayer(
+        data, name=title, style={"color": "#333333"},
+        highlight={"weight": 3, "color": "#000000"},
+        tooltip_fields=list(tooltip_fields.items()), tooltip_options={"sticky": True},
     )
     return layer, legend
 

@@ -2,15 +2,18 @@
 
 Outlines (IGN Admin Express via france-geojson), the EPCI membership table and the
 populations légales 2023 are joined on the INSEE code, never on names. The built
-layer is written to ``data/communes/communes.geojson``.
+layer is written to ``data/communes/communes.geojson`` through :mod:`geo.cache`
+(version and sha256 in ``communes.geojson.cache.json``; rebuilt when unreadable).
 """
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import pandas as pd
 
-from geo import fetch
+from geo import cache, fetch
 from geo.errors import DataError
 from maillage import settings as settings_mod
 from maillage.settings import CRS_MEASURE, CRS_STORE, Settings
@@ -23,6 +26,8 @@ EPCI_SHORT: dict[str, str] = {
 }
 
 N_COMMUNES = 34
+#: Bump when the built commune layer changes (its cache is then rebuilt).
+LAYER_VERSION = 1
 COLUMNS = [
     "code_insee", "nom", "epci_siren", "epci_nom", "epci_court",
     "population", "area_km2", "density", "geometry",
@@ -67,24 +72,25 @@ def build(s: Settings | None = None) -> gpd.GeoDataFrame:
     gdf["area_km2"] = gdf.to_crs(CRS_MEASURE).area / 1e6
     gdf["density"] = gdf["population"] / gdf["area_km2"]
     gdf = gpd.GeoDataFrame(gdf[COLUMNS], crs=CRS_STORE).sort_values("code_insee")
-    path = layer_path(s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.geojson")
-    gdf.to_file(tmp, driver="GeoJSON")
-    tmp.replace(path)
+    cache.write(layer_path(s), lambda tmp: gdf.to_file(tmp, driver="GeoJSON"), LAYER_VERSION)
     return gdf.reset_index(drop=True)
 
 
-def load(s: Settings | None = None) -> gpd.GeoDataFrame:
-    """The commune layer, built on first use."""
-    s = s or settings_mod.get()
-    path = layer_path(s)
-    if not path.exists():
-        return build(s)
-    gdf = gpd.read_file(path)
+def _read_layer(data: bytes) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(io.BytesIO(data))
+    if len(gdf) != N_COMMUNES or set(COLUMNS) - set(gdf.columns):
+        raise ValueError(f"{len(gdf)} communes, colonnes {sorted(gdf.columns)}")
     for col in ("code_insee", "epci_siren"):
         gdf[col] = gdf[col].astype(str)
     return gdf[COLUMNS]
+
+
+def load(s: Settings | None = None) -> gpd.GeoDataFrame:
+    """The commune layer, built on first use (and again when its file is unreadable)."""
+    s = s or settings_mod.get()
+    gdf = cache.read(layer_path(s), _read_layer, LAYER_VERSION, what="couche des communes",
+                     errors=(RuntimeError,))
+    return build(s) if gdf is None else gdf
 
 
 def load_epci(communes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -2,12 +2,11 @@
 
 Colours use fixed minute classes (the same on every map, so two modes or two what-ifs
 compare at a glance); legends are returned as :class:`geo.choropleth.Legend` for the page
-to draw in Streamlit. Every text reaching a popup or tooltip is HTML-escaped first.
+to draw in Streamlit. Text reaches popups and tooltips only through :mod:`geo.mapsafe`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from itertools import pairwise
@@ -18,7 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import mapsafe
 from geo.choropleth import Legend, fmt_value
+from maillage import fmt
 
 #: Minute class edges by mode (the last class is "more than the last edge").
 TIME_BINS: dict[str, tuple[float, ...]] = {
@@ -34,17 +35,9 @@ PLACE_COLOUR = "#084081"
 WHATIF_COLOUR = "#e7298a"
 
 
-def safe(value: object) -> str:
-    """Text made inert for HTML and for the JavaScript template literals folium writes."""
-    return (html.escape("" if value is None else str(value), quote=True)
-            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
-
-
 def minutes_text(value: float) -> str:
     """Minutes for a popup: ``12,5 min``, or ``inatteignable``."""
-    if value is None or not np.isfinite(value):
-        return "inatteignable"
-    return f"{value:.1f} min".replace(".", ",")
+    return fmt.number(value, 1, "min", missing="inatteignable")
 
 
 def time_classes(minutes: np.ndarray, mode: str) -> tuple[np.ndarray, Legend]:
@@ -100,10 +93,10 @@ _ZONE_POPUP = {
 }
 
 
-def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> folium.GeoJson:
-    """White zones outlined, each with an escaped popup (people, communes, times)."""
+def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> mapsafe.TextLayer:
+    """White zones filled, each with a text-only popup (people, communes, times)."""
     props = pd.DataFrame({
-        "titre": [f"n° {z}" for z in zones["zone"]],
+        "titre": [f"Zone blanche n° {z}" for z in zones["zone"]],
         "habitants": [fmt_value(v, "") for v in zones["population"]],
         "seniors": [fmt_value(v, "") for v in zones["seniors"]],
         "plus80": [fmt_value(v, "") for v in zones["age_80p"]],
@@ -113,32 +106,62 @@ def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> folium
                   for a, b, m in zip(zones["min_min"], zones["max_min"], zones["median_min"],
                                      strict=True)],
     })
-    for col in props:
-        props[col] = props[col].map(safe)
     data = feature_collection(props, zones.geometry)
-    return folium.GeoJson(
+    return mapsafe.TextLayer(
         data, name=name,
-        style_function=lambda _f: {"color": ZONE_COLOUR, "weight": 1.5, "fillColor": ZONE_COLOUR,
-                                   "fillOpacity": 0.12, "className": "zone-blanche"},
-        highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
-        popup=folium.GeoJsonPopup(fields=list(_ZONE_POPUP), aliases=list(_ZONE_POPUP.values()),
-                                  localize=False),
+        style={"color": ZONE_COLOUR, "weight": 1.5, "fillColor": ZONE_COLOUR,
+               "fillOpacity": 0.12, "className": "zone-blanche"},
+        highlight={"weight": 4, "fillOpacity": 0.3},
+        title="titre", fields=[(k, v) for k, v in _ZONE_POPUP.items() if k != "titre"],
     )
 
 
 def points_layer(points: gpd.GeoDataFrame, *, name: str, colour: str, radius: int = 4,
-                 labels: Sequence[str] | None = None) -> folium.GeoJson:
-    """Small circles at ``points`` with an escaped tooltip (``name`` column or ``labels``).
+                 labels: Sequence[str] | None = None) -> mapsafe.TextLayer:
+    """Small circles at ``points`` with a text tooltip (``name`` column or ``labels``).
 
     One GeoJSON layer for all the points: a folium marker per point compiled two Jinja
     templates each (a third of a second per rerun for the 150 places of the registry).
     """
     texts = list(labels) if labels is not None else points["name"].astype(str).tolist()
-    data = feature_collection(pd.DataFrame({"label": [safe(x) for x in texts]}),
+    data = feature_collection(pd.DataFrame({"label": [mapsafe.plain(x) for x in texts]}),
                               points.geometry)
-    return folium.GeoJson(
-        data, name=name,
-        marker=folium.CircleMarker(radius=radius, color=colour, weight=1.5, fill=True,
-                                   fill_color=colour, fill_opacity=0.9),
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, localize=False),
+    return mapsafe.TextLayer(
+        data, name=name, tooltip="label",
+        style={"radius": radius, "color": colour, "weight": 1.5, "fill": True,
+               "fillColor": colour, "fillOpacity": 0.9},
     )
+
+
+def coverage_map(*, communes_view: bool, shaded: gpd.GeoDataFrame, value_col: str,
+                 share_title: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+                 grid: gpd.GeoDataFrame | None, cell_minutes: np.ndarray | None, mode: str,
+                 places: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None,
+                 ) -> tuple[folium.Map, list[Legend]]:
+    """The Couverture map: communes shaded by share (with white zones) or cells by time.
+
+    ``added``: the what-if points (``name`` column), drawn above the places.
+    """
+    from geo import basemap, choropleth
+
+    legends: list[Legend] = []
+    if communes_view:
+        m = basemap.base_map(credits="Insee, IGN Admin Express, Filosofi 2017")
+        layer, leg = choropleth.commune_layer(
+            shaded, shaded[value_col], title=share_title, unit="%",
+            tooltip_fields={"nom": "Commune", "epci_court": "EPCI", "valeur": share_title})
+        layer.add_to(m)
+        legends.append(leg)
+        if len(zones):
+            zones_layer(zones).add_to(m)
+    else:
+        m = basemap.base_map(canvas=True, credits="Insee, Filosofi 2017")
+        basemap.add_outlines(m, communes)
+        glayer, leg = time_grid_layer(grid, cell_minutes, mode)
+        glayer.add_to(m)
+        legends.append(leg)
+    points_layer(places, name="Lieux", colour=PLACE_COLOUR, radius=3).add_to(m)
+    if added is not None and len(added):
+        points_layer(added, name="Points ajoutés", colour=WHATIF_COLOUR, radius=7).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, legends

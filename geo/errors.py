@@ -1,11 +1,7 @@
-"""Errors that reach the user, worded in French, never as a traceback."""
+"""The user-facing errors, re-exported for the data layer (defined in :mod:`maillage.errors`)."""
 
 from __future__ import annotations
 
+from maillage.errors import DataError, MaillageError
 
-class MaillageError(Exception):
-    """Base of every error shown to the user; its message is French and actionable."""
-
-
-class DataError(MaillageError):
-    """A data source is missing, corrupt or cannot be fetched."""
+__all__ = ["DataError", "MaillageError"]

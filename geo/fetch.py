@@ -3,10 +3,16 @@
 Every file is checked against the catalogue's sha256 before use; a download is
 written to a temporary file, checked, then moved into the cache in one step, so
 a failed or interrupted download never leaves a half file behind.
+
+Pages never download: the dashboard runs every page inside :func:`page_mode`, where a
+source missing from the mirror and the cache raises a :class:`DataError` saying to run
+``maillage data`` (which downloads) instead of fetching it during a page view.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import hashlib
 import io
@@ -15,7 +21,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +39,31 @@ Progress = Callable[[int, int | None], None]
 
 _CHUNK = 1 << 16
 _MANIFEST = "manifest.json"
+
+#: True while a dashboard page runs (this thread only): sources are never downloaded then.
+_PAGE_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("maillage_page_mode",
+                                                                  default=False)
+
+
+@contextlib.contextmanager
+def page_mode() -> Iterator[None]:
+    """Inside the block (this thread), a missing source raises instead of being downloaded."""
+    token = _PAGE_MODE.set(True)
+    try:
+        yield
+    finally:
+        _PAGE_MODE.reset(token)
+
+
+def downloads_allowed() -> bool:
+    """Whether :func:`resolve` may download here (False inside :func:`page_mode`)."""
+    return not _PAGE_MODE.get()
+
+
+def missing_message(ds: Dataset) -> str:
+    """What to do when ``ds`` is neither in the mirror nor in the cache (page views)."""
+    return (f"Données « {ds.title} » absentes. Lancez `maillage data` (avec le miroir "
+            "../shared/data ou une connexion Internet) puis rechargez la page.")
 
 
 @dataclass(frozen=True)
@@ -164,12 +195,16 @@ def _build_from_upstream(ds: Dataset, s: Settings, workdir: Path,
 
 
 def resolve(name: str, s: Settings | None = None, *, progress: Progress | None = None,
-            offline: bool = False) -> Resolved:
+            offline: bool = False, allow_download: bool | None = None) -> Resolved:
     """Return a checked local copy of dataset ``name``.
 
     Order: the mirror (when set and holding the file), then the download cache,
-    then the upstream address. ``offline=True`` refuses to download.
+    then the upstream address. ``offline=True`` refuses to download (CLI wording);
+    ``allow_download=False`` too, with the page wording (:func:`missing_message`).
+    By default downloads are allowed except inside :func:`page_mode`.
     """
+    if allow_download is None:
+        allow_download = downloads_allowed()
     s = s or settings_mod.get()
     ds = catalog.get(name)
     if s.data_mirror is not None:
@@ -195,6 +230,8 @@ def resolve(name: str, s: Settings | None = None, *, progress: Progress | None =
             f"({s.data_mirror or 'aucun miroir réglé'}) ni dans le cache ({s.cache_dir}). "
             "Lancez « maillage data » avec un accès à Internet, ou réglez MAILLAGE_DATA_MIRROR."
         )
+    if not allow_download:
+        raise DataError(missing_message(ds))
 
     cached.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cached.parent) as tmp:

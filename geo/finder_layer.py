@@ -1,7 +1,7 @@
 """The map of « Trouver un point numérique »: the starting point, the nearest places, the route.
 
-Every piece of text is escaped with :func:`geo.places_layer.safe` (folium puts
-tooltips inside a JavaScript template literal).
+Every piece of text travels as a property of a :class:`geo.mapsafe.TextLayer` and is
+set as text in the browser.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 
-from geo import basemap
-from geo.places_layer import safe
+from geo import basemap, mapsafe
 
 ORIGIN_COLOUR = "#d62728"
 PLACE_COLOUR = "#1f5fa8"
@@ -41,20 +40,23 @@ def finder_map(origin: tuple[float, float] | None, origin_label: str = "",
         folium.PolyLine(line, color=ROUTE_COLOURS.get(route_mode, "#0a7d3b"), weight=5,
                         opacity=0.95, interactive=False, class_name="trouver-route").add_to(m)
         bounds += line
+    feats = []
     for p in places:
         is_chosen = p["id"] == chosen
-        folium.CircleMarker(
-            location=(p["lat"], p["lon"]), radius=11 if is_chosen else 8,
-            color="#ffffff", weight=2, fill=True, fill_opacity=1.0,
-            fill_color=CHOSEN_COLOUR if is_chosen else PLACE_COLOUR,
-            tooltip=f"{p['rang']}. {safe(p['nom'])}", class_name="trouver-place",
-        ).add_to(m)
+        feats.append(mapsafe.feature(mapsafe.point(p["lon"], p["lat"]), {
+            "tip": f"{p['rang']}. {mapsafe.plain(p['nom'])}",
+            "_style": {"radius": 11 if is_chosen else 8,
+                       "fillColor": CHOSEN_COLOUR if is_chosen else PLACE_COLOUR,
+                       "className": "trouver-place"}}))
         if not chosen or is_chosen:
             bounds.append([p["lat"], p["lon"]])
-    folium.CircleMarker(location=(lat, lon), radius=9, color="#ffffff", weight=3, fill=True,
-                        fill_color=ORIGIN_COLOUR, fill_opacity=1.0,
-                        tooltip=f"Départ : {safe(origin_label)}",
-                        class_name="trouver-origin").add_to(m)
+    feats.append(mapsafe.feature(mapsafe.point(lon, lat), {
+        "tip": f"Départ : {mapsafe.plain(origin_label)}",
+        "_style": {"radius": 9, "weight": 3, "fillColor": ORIGIN_COLOUR,
+                   "className": "trouver-origin"}}))
+    mapsafe.TextLayer(mapsafe.collection(feats), name="Lieux", tooltip="tip", control=False,
+                      style={"color": "#ffffff", "weight": 2, "fill": True,
+                             "fillOpacity": 1.0}).add_to(m)
     if len(bounds) > 1:
         b = np.asarray(bounds)
         m.fit_bounds([b.min(axis=0).tolist(), b.max(axis=0).tolist()], padding=(24, 24),

@@ -1,19 +1,18 @@
-"""The places of the registry on a folium map: one CircleMarker per place, escaped popups.
+"""The places of the registry on a folium map: one text-only layer of circle markers.
 
 Fill colour = label status, outline = kind (fixed place or stop of the mobile
-workshop). Every piece of text comes from users or sources, so it goes through
-:func:`safe` before reaching HTML: folium puts popups and tooltips inside a
-JavaScript template literal, so backticks, ``$`` and backslashes are neutralised
-too, not only ``<>&"'``.
+workshop). Every piece of text comes from users or sources: it travels as a GeoJSON
+property of a :class:`geo.mapsafe.TextLayer` and is set as text in the browser.
 """
 
 from __future__ import annotations
 
-import html
-
 import folium
 import geopandas as gpd
 import pandas as pd
+
+from geo import mapsafe
+from geo.choropleth import Legend
 
 #: Fill colour by label status (None: place outside the labelling workflow).
 STATUS_COLOURS: dict[str | None, str] = {
@@ -41,44 +40,61 @@ POPUP_FIELDS = (
 )
 
 
-def safe(value: object) -> str:
-    """Text made inert for HTML and for the JavaScript template literal folium uses."""
-    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return (html.escape(text, quote=True)
-            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
-
-
 def status_of(value: object) -> str | None:
     """Label status or None for an empty cell."""
     return value if isinstance(value, str) and value else None
 
 
-def popup_html(place: pd.Series) -> str:
-    """The popup of one place, every value escaped."""
-    lines = [f"<b class='place-name'>{safe(place.get('nom'))}</b>"]
-    for name, title in POPUP_FIELDS:
-        value = place.get(name)
+def _popup_values(places: pd.DataFrame) -> dict[str, list[str]]:
+    """The popup's text columns, lists shown with commas and the status in words."""
+    out = {}
+    for name, _title in POPUP_FIELDS:
         if name == "label_status":
-            value = STATUS_LABELS[status_of(value)]
-        if isinstance(value, str) and value:
-            lines.append(f"<br><i>{safe(title)}</i> : {safe(value.replace('|', ', '))}")
-    return "<div style='min-width:220px'>" + "".join(lines) + "</div>"
+            statuses = places[name] if name in places else [None] * len(places)
+            out[name] = [STATUS_LABELS[status_of(v)] for v in statuses]
+        elif name in places:
+            out[name] = [mapsafe.plain(v).replace("|", ", ") for v in places[name]]
+    return out
 
 
-def add_places(m: folium.Map, places: gpd.GeoDataFrame, name: str = "Lieux") -> folium.FeatureGroup:
-    """Draw ``places`` (EPSG:4326, registry columns) as CircleMarkers on ``m``."""
-    group = folium.FeatureGroup(name=name)
-    for _, place in places.iterrows():
-        geom = place.geometry
-        if geom is None or geom.is_empty:
-            continue
-        outline, radius = KIND_STYLE.get(place.get("kind"), KIND_STYLE["lieu fixe"])
-        folium.CircleMarker(
-            location=(geom.y, geom.x), radius=radius, color=outline, weight=2,
-            fill=True, fill_color=STATUS_COLOURS[status_of(place.get("label_status"))],
-            fill_opacity=0.85,
-            popup=folium.Popup(popup_html(place), max_width=320),
-            tooltip=folium.Tooltip(safe(place.get("nom"))),
-        ).add_to(group)
-    group.add_to(m)
-    return group
+def places_collection(places: gpd.GeoDataFrame) -> dict:
+    """The places as GeoJSON: text as properties, each marker's style in ``_style``."""
+    places = places[~(places.geometry.isna() | places.geometry.is_empty)]
+    values = _popup_values(places)
+    feats = []
+    for i, geom in enumerate(places.geometry):
+        kind = places["kind"].iloc[i] if "kind" in places else None
+        outline, radius = KIND_STYLE.get(kind, KIND_STYLE["lieu fixe"])
+        status = status_of(places["label_status"].iloc[i]) if "label_status" in places else None
+        props = {"nom": mapsafe.plain(places["nom"].iloc[i]),
+                 **{k: v[i] for k, v in values.items()},
+                 "_style": {"color": outline, "radius": radius,
+                            "fillColor": STATUS_COLOURS[status]}}
+        feats.append(mapsafe.feature(mapsafe.point(geom.x, geom.y), props))
+    return mapsafe.collection(feats)
+
+
+def places_layer(places: gpd.GeoDataFrame, name: str = "Lieux") -> mapsafe.TextLayer:
+    """The places (EPSG:4326, registry columns) as one layer of circle markers."""
+    return mapsafe.TextLayer(
+        places_collection(places), name=name,
+        style={"weight": 2, "fill": True, "fillOpacity": 0.85},
+        tooltip="nom", title="nom", title_class="place-name", fields=POPUP_FIELDS)
+
+
+def add_places(m: folium.Map, places: gpd.GeoDataFrame, name: str = "Lieux") -> mapsafe.TextLayer:
+    """Draw ``places`` on ``m`` (see :func:`places_layer`)."""
+    layer = places_layer(places, name)
+    layer.add_to(m)
+    return layer
+
+
+def status_legend() -> Legend:
+    """Legend of the fill colours (label status)."""
+    return Legend("Remplissage : statut du label", list(STATUS_COLOURS.values()),
+                  [STATUS_LABELS[k] for k in STATUS_COLOURS])
+
+
+def kind_legend() -> Legend:
+    """Legend of the outline colours (fixed place or stop of the mobile workshop)."""
+    return Legend("Contour : nature", [c for c, _ in KIND_STYLE.values()], list(KIND_STYLE))

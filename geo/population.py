@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import cache, fetch
 from geo import communes as communes_mod
-from geo import fetch
 from geo.errors import DataError
 from maillage import settings as settings_mod
 from maillage.settings import CRS_MEASURE, CRS_STORE, Settings
 
 CELL_M = 200.0
+#: Bump when the built grid layer changes (its cache is then rebuilt).
+GRID_VERSION = 1
 _ID_PATTERN = r"^CRS5490RES200mN(?P<north>\d+)E(?P<east>\d+)$"
 
 #: Source column → layer column.
@@ -107,26 +109,26 @@ def build(s: Settings | None = None) -> gpd.GeoDataFrame:
     cells["code_insee"] = _assign_communes(cells, raw["lcog_geo"], communes)
     cells["fragility"] = fragility_by_cell(cells, load_ifn(s))
     cells = cells[COLUMNS].to_crs(CRS_STORE)
-    path = grid_path(s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.gpkg")
-    tmp.unlink(missing_ok=True)
-    cells.to_file(tmp, driver="GPKG", layer="grid")
-    tmp.replace(path)
+    cache.write(grid_path(s), lambda tmp: cells.to_file(tmp, driver="GPKG", layer="grid"),
+                GRID_VERSION)
     return cells
 
 
-def load_grid(s: Settings | None = None) -> gpd.GeoDataFrame:
-    """The 200 m grid layer (built on first use or when an older build lacks a column)."""
-    s = s or settings_mod.get()
-    path = grid_path(s)
-    if not path.exists():
-        return build(s)
+def _read_grid(path) -> gpd.GeoDataFrame:
     gdf = gpd.read_file(path, layer="grid")
-    if set(COLUMNS) - set(gdf.columns):
-        return build(s)
+    missing = set(COLUMNS) - set(gdf.columns)
+    if missing:
+        raise ValueError(f"colonnes absentes : {', '.join(sorted(missing))}")
     gdf["code_insee"] = gdf["code_insee"].astype(str)
     return gdf[COLUMNS]
+
+
+def load_grid(s: Settings | None = None) -> gpd.GeoDataFrame:
+    """The 200 m grid layer (built on first use, and again when its file is unreadable)."""
+    s = s or settings_mod.get()
+    gdf = cache.read(grid_path(s), _read_grid, GRID_VERSION, what="carreaux de 200 m",
+                     errors=(RuntimeError,), by_path=True)
+    return build(s) if gdf is None else gdf
 
 
 def load_ifn(s: Settings | None = None) -> gpd.GeoDataFrame:

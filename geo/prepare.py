@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 
-from geo import catalog, fetch
+from geo import cache, catalog, fetch
 from maillage.registry import initial as registry_initial
 from maillage.settings import Settings
 
@@ -43,9 +43,10 @@ def build_layers(s: Settings, report: Report) -> None:
 
     stamp_path = s.build_dir / "layers.stamp"
     stamp = _layers_stamp(s)
-    outputs = (communes.layer_path(s), population.grid_path(s))
-    if all(p.exists() for p in outputs) and stamp_path.exists() \
-            and stamp_path.read_text(encoding="utf-8") == stamp:
+    built = cache.read(stamp_path, lambda b: b.decode("utf-8"), LAYERS_VERSION,
+                       what="empreinte des couches")
+    if built == stamp and cache.valid(communes.layer_path(s), communes.LAYER_VERSION) \
+            and cache.valid(population.grid_path(s), population.GRID_VERSION):
         report("Communes et carreaux de 200 m : déjà à jour")
         return
     c = communes.build(s)
@@ -53,8 +54,7 @@ def build_layers(s: Settings, report: Report) -> None:
     g = population.build(s)
     people = f"{g['population'].sum():,.0f}".replace(",", "\u202f")
     report(f"Carreaux de 200 m : {len(g)} carreaux, {people} habitants")
-    stamp_path.parent.mkdir(parents=True, exist_ok=True)
-    stamp_path.write_text(stamp, encoding="utf-8")
+    cache.write(stamp_path, stamp.encode("utf-8"), LAYERS_VERSION)
 
 
 def install_assets(s: Settings, report: Report) -> None:
@@ -67,9 +67,9 @@ def install_assets(s: Settings, report: Report) -> None:
 
 def build_graphs(s: Settings, report: Report) -> None:
     """Build (or load from the cache) the drive and walk graphs of the island."""
-    from analysis import graph
+    from geo import graphs
 
-    graph.build_all(s, report)
+    graphs.build_all(s, report)
 
 
 STEPS: list[tuple[str, Step]] = [

@@ -14,11 +14,15 @@ import html
 import io
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis import schedule
 from analysis.schedule import Period, ScheduleError, Window, fmt_time
 from analysis.tours import Pin, Plan, Problem, Stop, Van, visit_datetimes
 from geo.errors import MaillageError
+
+if TYPE_CHECKING:
+    from maillage.bounded_csv import Bounds, Progress
 
 REQUIRED = ("nom", "longitude", "latitude")
 OPTIONAL = ("frequence", "duree_min", "fenetres", "adresse", "id")
@@ -39,110 +43,117 @@ class StopsFileError(MaillageError):
         super().__init__("\n".join([head, *lines[:100]]))
 
 
-def read_stops(source: str | Path | io.TextIOBase, default_frequency: str = "hebdomadaire",
-               ) -> list[Stop]:
-    """Read and check a stops CSV (path or text stream); refuse it whole on any bad row."""
-    from maillage.registry.csvio import unescape_cell
-    from maillage.settings import MARTINIQUE_BBOX
+def _delimiter(first_line: str) -> str:
+    """``;`` for a semicolon file, else ``,`` (decided on the header's line)."""
+    if first_line.count(";") > first_line.count(",") and "fenetres" not in first_line:
+        return ";"
+    return ","
 
-    if isinstance(source, str | Path):
-        try:
-            text = Path(source).read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise StopsFileError([(None, f"fichier illisible : {exc}")]) from None
-        except UnicodeDecodeError:
-            raise StopsFileError([(None, "le fichier n'est pas en UTF-8")]) from None
-    else:
-        text = source.read()
-    if "\x00" in text:
-        raise StopsFileError([(None, "le fichier contient des caractères nuls : ce n'est pas "
-                                     "un CSV texte")])
-    sample = text[:2000]
-    delim = ";" if sample.count(";") > sample.count(",") and "fenetres" not in sample else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    try:
-        cols = [c.strip().lower() for c in next(reader, [])]
-    except csv.Error as exc:
-        raise StopsFileError([(1, f"en-tête illisible ({exc})")]) from None
-    missing = [c for c in REQUIRED if c not in cols]
-    if missing:
-        raise StopsFileError([(1, f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}"
-                                  f" (en-tête attendu : {','.join(REQUIRED)})")])
-    unknown = [c for c in cols if c not in REQUIRED + OPTIONAL]
-    dupes = sorted({c for c in cols if cols.count(c) > 1})
-    if unknown or dupes:
-        raise StopsFileError(
-            [(1, f"colonne(s) inconnue(s) : {', '.join(f'« {c[:40]} »' for c in unknown)} "
-                 f"(colonnes permises : {','.join(REQUIRED + OPTIONAL)})")] * bool(unknown)
-            + [(1, f"colonne(s) en double : {', '.join(dupes)}")] * bool(dupes))
+
+def read_stops(source: str | Path | bytes | io.IOBase, default_frequency: str = "hebdomadaire",
+               bounds: Bounds | None = None, progress: Progress | None = None) -> list[Stop]:
+    """Read and check a stops CSV; refuse it whole on any bad row.
+
+    ``source`` is a path, the file's bytes, or a binary or text stream (an upload). It is
+    read within the import bounds (``bounds``, default those of the settings, see
+    :mod:`maillage.bounded_csv`): a file breaking one is refused as soon as it does.
+    ``progress(done_rows, bytes_read, total_bytes)`` follows the reading.
+    """
+    from maillage import bounded_csv
+
     problems: list[tuple[int | None, str]] = []
     stops: list[Stop] = []
     seen: dict[str, int] = {}
-    lon_min, lat_min, lon_max, lat_max = MARTINIQUE_BBOX
-    records: list[tuple[int, list[str]]] = []
-    try:
-        for cells in reader:
-            records.append((len(records) + 2, cells))
-    except csv.Error as exc:
-        problems.append((len(records) + 2, f"ligne illisible ({exc})"))
-    for n, cells in records:
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(cols):
-            problems.append((n, f"{len(cells)} cellules au lieu de {len(cols)}"))
-            continue
-        row = {k: unescape_cell(v.strip()) for k, v in zip(cols, cells, strict=True)}
-        long = [k for k, v in row.items() if len(v) > MAX_CELL]
-        if long:
-            problems.extend((n, f"{k} : {len(row[k])} caractères, {MAX_CELL} au plus")
-                            for k in long)
-            continue
-        errs = []
-        name = row.get("nom", "")
-        if not name:
-            errs.append("nom vide")
-        try:
-            lon, lat = float(row["longitude"].replace(",", ".")), float(
-                row["latitude"].replace(",", "."))
-            if not (lon_min <= lon <= lon_max and lat_min <= lat <= lat_max):
-                errs.append(f"point ({lon}, {lat}) hors de la Martinique (longitude entre "
-                            f"{lon_min} et {lon_max}, latitude entre {lat_min} et {lat_max})")
-        except ValueError:
-            lon = lat = 0.0
-            errs.append(f"coordonnées illisibles : « {row['longitude']} », « {row['latitude']} »")
-        freq = default_frequency
-        try:
-            freq = schedule.frequency(row.get("frequence"), default_frequency)
-        except ScheduleError as exc:
-            errs.append(str(exc))
-        dur_text = row.get("duree_min", "")
-        duration = DEFAULT_DURATION
-        if dur_text:
-            try:
-                duration = int(float(dur_text.replace(",", ".")))
-                if not MIN_DURATION <= duration <= MAX_DURATION:
-                    errs.append(f"durée {duration} min hors de {MIN_DURATION} à {MAX_DURATION}")
-            except (ValueError, OverflowError):
-                errs.append(f"durée « {dur_text} » illisible (minutes)")
-        windows: tuple[Window, ...] = ()
-        try:
-            windows = schedule.parse_windows(row.get("fenetres"))
-        except ScheduleError as exc:
-            errs.append(str(exc))
-        key = row.get("id") or name
-        if key in seen:
-            errs.append(f"arrêt en double (même {'id' if row.get('id') else 'nom'} qu'à la "
-                        f"ligne {seen[key]})")
-        seen.setdefault(key, n)
-        problems.extend((n, e) for e in errs)
-        if not errs:
-            stops.append(Stop(name, lon, lat, freq, duration * 60, windows,
-                              row.get("adresse", ""), row.get("id", "")))
+    with bounded_csv.open_csv(source, bounds, delimiter=_delimiter, progress=progress,
+                              error=StopsFileError) as reader:
+        cols = [c.strip().lower() for c in reader.header]
+        present = set(cols)
+        missing = [c for c in REQUIRED if c not in present]
+        if missing:
+            raise StopsFileError([(1, f"colonne(s) obligatoire(s) absente(s) : "
+                                      f"{', '.join(missing)} (en-tête attendu : "
+                                      f"{','.join(REQUIRED)})")])
+        unknown = [c for c in cols if c not in REQUIRED + OPTIONAL]
+        dupes = bounded_csv.duplicates(cols)
+        if unknown or dupes:
+            shown = bounded_csv.listing([f"« {c[:40]} »" for c in unknown], width=44)
+            raise StopsFileError(
+                [(1, f"colonne(s) inconnue(s) : {shown} "
+                     f"(colonnes permises : {','.join(REQUIRED + OPTIONAL)})")] * bool(unknown)
+                + [(1, f"colonne(s) en double : {bounded_csv.listing(dupes)}")] * bool(dupes))
+        for n, cells in reader.rows():
+            stop = _stop(n, cells, cols, default_frequency, seen, problems)
+            if stop is not None:
+                stops.append(stop)
+    if reader.problems:
+        problems = sorted(problems + reader.problems, key=lambda p: p[0] or 0)
     if not problems and not stops:
         problems.append((None, "aucun arrêt dans le fichier"))
     if problems:
         raise StopsFileError(problems)
     return stops
+
+
+def _stop(n: int, cells: list[str], cols: list[str], default_frequency: str,
+          seen: dict[str, int], problems: list[tuple[int | None, str]]) -> Stop | None:
+    """The stop of line ``n``, or None (its problems appended to ``problems``)."""
+    from maillage.registry.csvio import unescape_cell
+    from maillage.settings import MARTINIQUE_BBOX
+
+    lon_min, lat_min, lon_max, lat_max = MARTINIQUE_BBOX
+    if not any(c.strip() for c in cells):
+        return None
+    if len(cells) != len(cols):
+        problems.append((n, f"{len(cells)} cellules au lieu de {len(cols)}"))
+        return None
+    row = {k: unescape_cell(v.strip()) for k, v in zip(cols, cells, strict=True)}
+    long = [k for k, v in row.items() if len(v) > MAX_CELL]
+    if long:
+        problems.extend((n, f"{k} : {len(row[k])} caractères, {MAX_CELL} au plus")
+                        for k in long)
+        return None
+    errs = []
+    name = row.get("nom", "")
+    if not name:
+        errs.append("nom vide")
+    try:
+        lon, lat = float(row["longitude"].replace(",", ".")), float(
+            row["latitude"].replace(",", "."))
+        if not (lon_min <= lon <= lon_max and lat_min <= lat <= lat_max):
+            errs.append(f"point ({lon}, {lat}) hors de la Martinique (longitude entre "
+                        f"{lon_min} et {lon_max}, latitude entre {lat_min} et {lat_max})")
+    except ValueError:
+        lon = lat = 0.0
+        errs.append(f"coordonnées illisibles : « {row['longitude']} », « {row['latitude']} »")
+    freq = default_frequency
+    try:
+        freq = schedule.frequency(row.get("frequence"), default_frequency)
+    except ScheduleError as exc:
+        errs.append(str(exc))
+    dur_text = row.get("duree_min", "")
+    duration = DEFAULT_DURATION
+    if dur_text:
+        try:
+            duration = int(float(dur_text.replace(",", ".")))
+            if not MIN_DURATION <= duration <= MAX_DURATION:
+                errs.append(f"durée {duration} min hors de {MIN_DURATION} à {MAX_DURATION}")
+        except (ValueError, OverflowError):
+            errs.append(f"durée « {dur_text} » illisible (minutes)")
+    windows: tuple[Window, ...] = ()
+    try:
+        windows = schedule.parse_windows(row.get("fenetres"))
+    except ScheduleError as exc:
+        errs.append(str(exc))
+    key = row.get("id") or name
+    if key in seen:
+        errs.append(f"arrêt en double (même {'id' if row.get('id') else 'nom'} qu'à la "
+                    f"ligne {seen[key]})")
+    seen.setdefault(key, n)
+    problems.extend((n, e) for e in errs)
+    if errs:
+        return None
+    return Stop(name, lon, lat, freq, duration * 60, windows, row.get("adresse", ""),
+                row.get("id", ""))
 
 
 # --------------------------------------------------------------------------- problem and plan
@@ -192,15 +203,15 @@ CSV_COLUMNS = ("camion", "date", "jour", "ordre", "arret", "id", "adresse", "lon
 
 def plan_csv(plan: Plan, problem: Problem) -> str:
     """One row per visit, in day, van and visit order (UTF-8 text, formula cells neutralised)."""
-    out = io.StringIO()
-    from maillage.registry.csvio import escape_cell
+    from maillage.csvsafe import cell
 
+    out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for t in sorted(plan.tours, key=lambda t: (t.day, t.van)):
         for v in t.visits:
             s = problem.stops[v.stop]
-            w.writerow([escape_cell(str(c)) for c in (
+            w.writerow([cell(str(c)) for c in (
                 problem.vans[t.van].name, t.day.isoformat(),
                 schedule.WEEKDAY_NAMES[t.day.weekday()], v.seq, s.name, s.id, s.address,
                 f"{s.lon:.6f}", f"{s.lat:.6f}", fmt_time(v.arrival), fmt_time(v.start),

@@ -39,8 +39,7 @@ class Finder:
     @classmethod
     def load(cls, s: Settings | None = None) -> Finder:
         """Load the data of the island (about 2 s; do it once per process)."""
-        from analysis import graph
-        from geo import addresses, public_places
+        from geo import addresses, graphs, public_places
         from geo import communes as communes_mod
 
         s = s or settings_mod.get()
@@ -48,7 +47,7 @@ class Finder:
         comm = communes_mod.load(s)
         index = addresses.index(s, places, comm)
         lonlat = places[["lon", "lat"]].to_numpy(dtype=np.float64)
-        nets = {m: finder.prepare(graph.load(m, s), lonlat, m, s.max_snap_m) for m in finder.MODES}
+        nets = {m: finder.prepare(graphs.load(m, s), lonlat, m, s.max_snap_m) for m in finder.MODES}
         land = comm.to_crs(settings_mod.CRS_MEASURE).union_all()
         return cls(index=index, places=places, nets=nets, land=land, max_snap_m=s.max_snap_m)
 

@@ -72,6 +72,24 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"Réglage {name} invalide : {value!r} n'est pas un nombre.") from exc
 
 
+# --- import bounds (security issue #13): integer helper --------------------------------
+def _env_int(name: str, default: int) -> int:
+    """A positive integer setting (``20_000`` accepted); a typo fails loudly."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"Réglage {name} invalide : {value!r} n'est pas un nombre "
+                         "entier.") from exc
+    if number < 1:
+        raise ValueError(f"Réglage {name} invalide : {value!r} (un entier positif est "
+                         "attendu).")
+    return number
+# --- end of import bounds helper -------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings; see README "Réglages" for the matching variables."""
@@ -88,6 +106,17 @@ class Settings:
     max_snap_m: float = 500.0
     #: HTTP timeout for downloads in seconds (``MAILLAGE_HTTP_TIMEOUT``).
     http_timeout: float = 60.0
+    # --- import bounds (security issue #13): every CSV import (places, indicators,
+    # tour stops, pages and CLI) reads through maillage.bounded_csv with these limits.
+    #: Largest file accepted, in bytes (``MAILLAGE_IMPORT_MAX_BYTES``; 20 Mo).
+    import_max_bytes: int = 20 * 1024 * 1024
+    #: Most lines after the header (``MAILLAGE_IMPORT_MAX_ROWS``).
+    import_max_rows: int = 20_000
+    #: Most columns of the header and cells of a row (``MAILLAGE_IMPORT_MAX_COLUMNS``).
+    import_max_columns: int = 100
+    #: Longest cell, in characters (``MAILLAGE_IMPORT_MAX_CELL``).
+    import_max_cell: int = 5_000
+    # --- end of import bounds
 
     @property
     def cache_dir(self) -> Path:
@@ -121,6 +150,11 @@ def from_env() -> Settings:
         walk_kmh=_env_float("MAILLAGE_WALK_KMH", base.walk_kmh),
         max_snap_m=_env_float("MAILLAGE_MAX_SNAP_M", base.max_snap_m),
         http_timeout=_env_float("MAILLAGE_HTTP_TIMEOUT", base.http_timeout),
+        # import bounds (security issue #13)
+        import_max_bytes=_env_int("MAILLAGE_IMPORT_MAX_BYTES", base.import_max_bytes),
+        import_max_rows=_env_int("MAILLAGE_IMPORT_MAX_ROWS", base.import_max_rows),
+        import_max_columns=_env_int("MAILLAGE_IMPORT_MAX_COLUMNS", base.import_max_columns),
+        import_max_cell=_env_int("MAILLAGE_IMPORT_MAX_CELL", base.import_max_cell),
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from geo import tours_io
 from geo.errors import MaillageError
 from maillage import db
-from maillage.auth import EDITOR_ROLES, ROLE_LABELS, Actor
+from maillage.auth import EDITOR_ROLES, ROLE_LABELS, Actor, AuthError
 from maillage.db.tour_models import TourDay, TourPlan, TourVan, TourVisit
 from maillage.settings import Settings
 
@@ -40,19 +40,23 @@ class TourConflictError(TourError):
     """Someone changed the plan or the visit since it was opened."""
 
 
+class TourRightsError(TourError, AuthError):
+    """Signed out, or an account whose role may not plan tours (an :class:`AuthError`)."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def require_planner(actor: Actor | None) -> Actor:
     """The actor if they may plan tours; else a French refusal."""
-    if actor is None:
-        raise TourError("Connectez-vous avec un compte de la Fédération pour planifier les "
-                        "tournées : la consultation des passages publiés est libre.")
+    if not isinstance(actor, Actor):
+        raise TourRightsError("Connectez-vous avec un compte de la Fédération pour planifier "
+                              "les tournées : la consultation des passages publiés est libre.")
     if actor.role not in EDITOR_ROLES:
         role = ROLE_LABELS.get(actor.role, actor.role)
-        raise TourError(f"Le compte « {actor.username} » ({role}) ne peut pas planifier les "
-                        "tournées.")
+        raise TourRightsError(f"Le compte « {actor.username} » ({role}) ne peut pas "
+                              "planifier les tournées.")
     return actor
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import demography
 from geo import basemap, choropleth
 from geo.errors import MaillageError
-from ui import data, widgets
+from ui import data, maps, widgets
 
 st.title("Maillage — la médiation numérique de proximité en Martinique")
 st.caption(
@@ -22,7 +19,7 @@ try:
     communes = data.communes()
     profile = data.commune_profile()
 except MaillageError as exc:
-    st.error(str(exc))
+    widgets.error(exc)
     st.stop()
 
 epci_names = ["Toute la Martinique", *sorted(communes["epci_court"].unique())]
@@ -70,8 +67,7 @@ if show_grid:
                                                "Habitants par carreau de 200 m", "hab")
     choropleth.grid_layer(grid_data, grid_legend.title).add_to(m)
 
-out = st_folium(m, height=560, use_container_width=True, key="home-map",
-                returned_objects=["last_active_drawing"])
+out = maps.show(m, height=560, key="home-map", returned_objects=["last_active_drawing"])
 widgets.legend(legend)
 if grid_legend is not None:
     widgets.legend(grid_legend)
@@ -81,7 +77,7 @@ code = str((clicked.get("properties") or {}).get("code_insee", ""))
 row = profile[profile["code_insee"] == code]
 if not row.empty:
     r = row.iloc[0]
-    st.markdown(f"### {html.escape(r['nom'])} ({html.escape(r['epci_court'])})")
+    st.markdown(f"### {widgets.md(r['nom'])} ({widgets.md(r['epci_court'])})")
     d1, d2, d3, d4, d5 = st.columns(5)
     d1.metric("Population 2023", widgets.number(r["population"]))
     d2.metric("Densité", f"{widgets.number(r['density'])} hab/km²")

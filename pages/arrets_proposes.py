@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import html
-
-import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import coverage, siting, snap
-from geo import basemap
 from geo import candidates as cand_mod
+from geo import siting_instance, stops_layer
 from geo.errors import MaillageError
-from ui import data, widgets
+from maillage import selection_store
+from ui import data, maps, signin, widgets
 
 #: Longest walk/drive offered on the page (the reach is computed once up to it).
 MAX_MINUTES = 30
@@ -26,10 +22,11 @@ MODES = {"walk": "À pied", "drive": "En voiture"}
                    max_entries=2)
 def instance(mode: str, places: str) -> siting.Instance:
     """The island instance (shared read-only by every visitor; nothing is mutated)."""
-    return siting.load_instance(mode, MAX_MINUTES, places=places)
+    return siting_instance.load(mode, MAX_MINUTES, places=places)
 
 
 st.title("Arrêts proposés pour les ateliers mobiles")
+actor = signin.box()
 st.caption(
     "Où les camions doivent-ils s'arrêter pour aider le plus de personnes qui n'ont aucun lieu "
     "de médiation numérique à proximité ? On y vient à pied : la demande qui compte est celle "
@@ -72,7 +69,7 @@ try:
     inst = instance(mode, "all")
     model = inst.problem("mclp", float(minutes), mix, codes, p=int(p))
 except MaillageError as exc:
-    st.error(str(exc))
+    widgets.error(exc)
     st.stop()
 
 what = siting.weight_label(mix)
@@ -88,7 +85,7 @@ if b1.button("Améliorer avec le solveur (HiGHS)", type="primary"):
         try:
             milp = (key, model.solve(siting.Highs(time_limit=float(limit))))
         except MaillageError as exc:
-            st.error(str(exc))
+            widgets.error(exc)
             milp = None
     st.session_state["arrets-milp"] = milp
 sol = milp[1] if milp is not None else greedy
@@ -127,33 +124,10 @@ m3.metric("Encore hors de portée", widgets.number(total - tomorrow), help=what)
 stops = inst.stops(sol)
 names = dict(zip(communes["code_insee"], communes["nom"], strict=True))
 stops["commune"] = stops["code_insee"].map(names).fillna(stops["code_insee"])
-m = basemap.base_map(canvas=True, credits="Insee Filosofi 2017, DILA, Martinique Transport")
 new_cells = inst.newly_covered(sol, minutes) & in_scope
 cell_ll = snap.to_lonlat(inst.dem[["x", "y"]].to_numpy()[new_cells])
-folium.GeoJson(
-    gpd.GeoDataFrame(geometry=gpd.points_from_xy(cell_ll[:, 0], cell_ll[:, 1]),
-                     crs="EPSG:4326").to_json(),
-    name="Carreaux nouvellement à portée",
-    marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_color="#2b8cbe",
-                               fill_opacity=0.6),
-    interactive=False,
-).add_to(m)
-# every text shown in tooltips and popups is escaped first
-shown = gpd.GeoDataFrame({
-    "arret": [html.escape(f"{r}. {n}") for r, n in zip(stops["rang"], stops["nom"], strict=True)],
-    "commune": stops["commune"].map(lambda v: html.escape(str(v))),
-    "ajoute": stops["gain"].map(lambda v: html.escape(f"+{widgets.number(v)} {what}")),
-}, geometry=gpd.points_from_xy(stops["lon"], stops["lat"]), crs="EPSG:4326")
-folium.GeoJson(
-    shown.to_json(),
-    name="Arrêts proposés",
-    marker=folium.CircleMarker(radius=9, color="#b30000", weight=2, fill=True,
-                               fill_color="#fc8d59", fill_opacity=0.9),
-    tooltip=folium.GeoJsonTooltip(["arret"], labels=False),
-    popup=folium.GeoJsonPopup(["arret", "commune", "ajoute"],
-                              aliases=["Arrêt", "Commune", "Apport"]),
-).add_to(m)
-st_folium(m, height=540, use_container_width=True, key="arrets-map", returned_objects=[])
+m = stops_layer.stops_map(stops, cell_ll, [f"+{widgets.number(v)} {what}" for v in stops["gain"]])
+maps.show(m, key="arrets-map", height=540)
 st.caption("Cercles rouges : arrêts proposés (numérotés dans l'ordre de ce qu'ils apportent). "
            "Points bleus : carreaux de 200 m qui passent à portée grâce aux arrêts.")
 
@@ -180,21 +154,38 @@ with st.expander("Par commune : aujourd'hui et avec les arrêts", expanded=False
         "65 ans et + avec les arrêts (%)": with_stops[f"seniors_{lab}_share"].round(1),
     }), hide_index=True, width="stretch")
 
-# --- save ------------------------------------------------------------------------------
+# --- save (signed-in planners; selection_store checks the role again) -------------------
 st.subheader("Enregistrer comme liste d'arrêts des tournées")
-labels = {int(r.rang): f"{r.rang}. {r.nom} ({r.commune})" for r in stops.itertuples()}
-keep = st.multiselect("Arrêts à garder", list(labels), default=list(labels),
-                      format_func=labels.get, placeholder="Choisir…")
-f1, f2, f3 = st.columns(3)
-freq = f1.selectbox("Fréquence", ["hebdomadaire", "bimensuelle", "mensuelle"])
-duree = f2.number_input("Durée de l'atelier (min)", 15, 480, 120, step=15)
-fen = f3.text_input("Créneaux (facultatif)", placeholder="sam 07:00-12:00; mer 14:00-17:00")
-if st.button("Enregistrer la sélection", disabled=not keep):
-    try:
-        path = cand_mod.write_stop_list(stops[stops["rang"].isin(keep)], frequence=freq,
-                                        duree_min=int(duree), fenetres=fen.strip())
-        st.success(f"{len(keep)} arrêts enregistrés pour les tournées ({path.name}).")
-    except OSError as exc:
-        st.error(f"Enregistrement impossible : {exc}")
+if actor is None or actor.role not in selection_store.SAVE_ROLES:
+    if actor is None:
+        st.info("Pour enregistrer ces arrêts comme sélection des tournées, connectez-vous "
+                "(barre latérale) avec un compte de la Fédération ou d'un EPCI.")
+    else:
+        st.warning("Votre compte ne permet pas d'enregistrer une sélection d'arrêts.")
+else:
+    labels = {int(r.rang): f"{r.rang}. {r.nom} ({r.commune})" for r in stops.itertuples()}
+    keep = st.multiselect("Arrêts à garder", list(labels), default=list(labels),
+                          format_func=labels.get, placeholder="Choisir…")
+    f1, f2, f3 = st.columns(3)
+    freq = f1.selectbox("Fréquence", ["hebdomadaire", "bimensuelle", "mensuelle"])
+    duree = f2.number_input("Durée de l'atelier (min)", 15, 480, 120, step=15)
+    fen = f3.text_input("Créneaux (facultatif)", placeholder="sam 07:00-12:00; mer 14:00-17:00")
+    where = "toute l'île" if codes is None else (epci if scope_kind == "EPCI"
+                                                 else f"{len(codes)} commune(s)")
+    sel_name = st.text_input(
+        "Nom de la sélection", f"{len(keep)} arrêts, {minutes} min {MODES[mode].lower()}, "
+        f"{where} ({pd.Timestamp.now(tz='America/Martinique'):%d/%m/%Y})",
+        max_chars=selection_store.MAX_NAME)
+    if st.button("Enregistrer la sélection", disabled=not keep):
+        chosen_stops = stops[stops["rang"].isin(keep)].assign(
+            frequence=freq, duree_min=int(duree), fenetres=fen.strip())
+        params = {"mode": mode, "minutes": float(minutes), "weights": mix, "scope": codes,
+                  "p": int(p), "method": "HiGHS" if milp is not None else "glouton"}
+        try:
+            saved = selection_store.save_selection(actor, sel_name, chosen_stops, params)
+            st.success(f"Sélection « {widgets.md(saved.name)} » enregistrée ({len(saved.rows)} "
+                       "arrêts) : elle est proposée dans la page Tournées.")
+        except MaillageError as exc:
+            widgets.error(exc)
 
 widgets.credits(["filosofi", "mairies", "bus_stops", "communes_geo", "ifn"])

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import html
-
-import folium
 import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import coverage, snap, whatif, white_zones
-from geo import basemap, choropleth, coverage_layers, supply
+from geo import choropleth, coverage_layers, supply
 from geo.errors import MaillageError
-from maillage import settings
+from maillage import csvsafe, settings
 from ui import coverage as cov
-from ui import data, widgets
+from ui import data, maps, widgets
 
 MODES = {"À pied": "walk", "En voiture": "drive"}
 MODE_TEXT = {"walk": "à pied", "drive": "en voiture"}
@@ -49,7 +45,8 @@ try:
     minutes = coverage.check_minutes(
         [float(x) for x in minutes_text.replace(" ", "").split(",") if x])
 except (ValueError, MaillageError):
-    st.error(f"Seuils illisibles : « {minutes_text} ». Écrivez des minutes séparées par des "
+    st.error(f"Seuils illisibles : « {widgets.md(minutes_text)} ». Écrivez des minutes "
+             "séparées par des "
              "virgules, par exemple 10,15,20,30.")
     st.stop()
 first = 15.0 if mode == "walk" and 15.0 in minutes else minutes[0]
@@ -63,7 +60,7 @@ try:
     halls = cov.town_halls()
     communes = data.communes()
 except MaillageError as exc:
-    st.error(str(exc))
+    widgets.error(exc)
     st.stop()
 
 with st.expander("Lieux pris en compte et options", expanded=False):
@@ -117,7 +114,8 @@ h3.button("Effacer les hypothèses", on_click=_clear)
 points = list(st.session_state[STATE])
 if points:
     st.caption("Points ajoutés : " + " ; ".join(
-        f"{html.escape(name)} ({lon:.4f}, {lat:.4f})" for lon, lat, name in points))
+        f"{widgets.md(name)} ({widgets.number(lon, 4)}, {widgets.number(lat, 4)})"
+        for lon, lat, name in points))
 
 # ----------------------------------------------------------------------------- computing
 progress = st.progress(0.0, text="Chargement du réseau routier…")
@@ -142,7 +140,7 @@ try:
         scenario = whatif.apply(g, acc, add_xy, rows, settings.get().max_snap_m)
 except MaillageError as exc:
     progress.empty()
-    st.error(str(exc))
+    widgets.error(exc)
     if points:
         st.session_state[STATE] = points[:-1]  # drop the point that was refused
         st.info("Le dernier point ajouté a été retiré ; choisissez-en un autre.")
@@ -186,33 +184,16 @@ shaded = communes.merge(commune_rows[["code", f"{measure}_{lab}_share"]],
 value_col = f"{measure}_{lab}_share"
 shaded["valeur"] = [choropleth.fmt_value(v, "%") for v in shaded[value_col]]
 share_title = f"{SHARES[measure]} à {lab} min ou moins {MODE_TEXT[mode]} (%)"
-legends = []
-if view.startswith("Communes"):
-    m = basemap.base_map(credits="Insee, IGN Admin Express, Filosofi 2017")
-    layer, leg = choropleth.commune_layer(
-        shaded, shaded[value_col], title=share_title, unit="%",
-        tooltip_fields={"nom": "Commune", "epci_court": "EPCI", "valeur": share_title})
-    layer.add_to(m)
-    legends.append(leg)
-    if len(zones):
-        coverage_layers.zones_layer(zones).add_to(m)
-else:
-    m = basemap.base_map(canvas=True, credits="Insee, Filosofi 2017")
-    basemap.add_outlines(m, communes)
-    grid = data.grid()
-    minutes_cells = pd.Series(after / 60.0, index=dem["cell_id"]).reindex(grid["cell_id"])
-    glayer, leg = coverage_layers.time_grid_layer(grid, minutes_cells.to_numpy(), mode)
-    glayer.add_to(m)
-    legends.append(leg)
-coverage_layers.points_layer(places, name="Lieux", colour=coverage_layers.PLACE_COLOUR,
-                             radius=3).add_to(m)
-if points:
-    coverage_layers.points_layer(
-        supply.points([(lon, lat) for lon, lat, _ in points], [n for _, _, n in points]),
-        name="Points ajoutés", colour=coverage_layers.WHATIF_COLOUR, radius=7).add_to(m)
-folium.LayerControl(collapsed=True).add_to(m)
-out = st_folium(m, height=600, use_container_width=True, returned_objects=["last_clicked"],
-                key=f"cov_map_{view[:4]}")
+grid = None if view.startswith("Communes") else data.grid()
+cell_minutes = (None if grid is None else pd.Series(after / 60.0, index=dem["cell_id"])
+                .reindex(grid["cell_id"]).to_numpy())
+added = (supply.points([(lon, lat) for lon, lat, _ in points], [n for _, _, n in points])
+         if points else None)
+m, legends = coverage_layers.coverage_map(
+    communes_view=view.startswith("Communes"), shaded=shaded, value_col=value_col,
+    share_title=share_title, zones=zones, communes=communes, grid=grid,
+    cell_minutes=cell_minutes, mode=mode, places=places, added=added)
+out = maps.show(m, height=600, returned_objects=["last_clicked"], key=f"cov_map_{view[:4]}")
 for leg in legends:
     widgets.legend(leg)
 st.caption(f"Zones blanches (contour violet) : carreaux habités à plus de {lab} min "
@@ -279,7 +260,7 @@ st.plotly_chart(fig2)
 st.subheader("Tableaux")
 fr = coverage.french(tabs_after, minutes, weight)
 st.dataframe(fr, hide_index=True, width="stretch")
-st.download_button("Télécharger les tableaux (CSV)", fr.to_csv(index=False).encode("utf-8-sig"),
+st.download_button("Télécharger les tableaux (CSV)", csvsafe.frame_csv(fr),
                    file_name=f"couverture-{mode}.csv", mime="text/csv")
 st.markdown(f"**Zones blanches aujourd'hui** ({len(zones)}, au-delà de {lab} min "
             f"{MODE_TEXT[mode]}, les plus peuplées d'abord)")

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import indicators as ind
 from geo import basemap, choropleth
 from geo.errors import MaillageError
 from maillage.indicators import charts, csvio, report, store
-from ui import data, signin, widgets
+from ui import data, maps, signin, widgets
+from ui.import_progress import import_bar
 
 ISLAND = "Toute la Martinique"
-
-
-def _md(text: str) -> str:
-    """Text shown through Markdown with its special characters escaped."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+!|~>-])", r"\\\1", text).replace("\n", "  \n")
 
 
 @st.cache_data(ttl=60, show_spinner="Lecture des indicateurs…")
@@ -45,7 +39,7 @@ try:
     communes = data.communes()
     df, targets = _figures()
 except MaillageError as exc:
-    st.error(_md(str(exc)))
+    widgets.error(exc)
     st.stop()
 
 today = date.today()
@@ -135,8 +129,7 @@ layer, legend = choropleth.commune_layer(shaded, shaded["value"],
                                          unit={"%": "%", "/ 5": "score"}.get(spec.unit, ""),
                                          tooltip_fields=fields, highlight=highlight)
 layer.add_to(m)
-st_folium(m, height=480, use_container_width=True, key="indicators-map",
-          returned_objects=[])
+maps.show(m, height=480, key="indicators-map")
 widgets.legend(legend)
 if spec.scope == "any":
     st.caption("Les chiffres saisis sans commune comptent dans le total de la Martinique, "
@@ -217,7 +210,7 @@ with st.expander("Un chiffre", expanded=True):
             _refresh()
             st.success("Chiffre enregistré.")
         except MaillageError as exc:
-            st.error(_md(str(exc)))
+            widgets.error(exc)
 
 with st.expander("Importer un fichier CSV"):
     t = st.selectbox("Modèle de l'indicateur", recordable, format_func=label_of, key="tpl")
@@ -227,12 +220,14 @@ with st.expander("Importer un fichier CSV"):
     upload = st.file_uploader("Fichier rempli (CSV UTF-8, séparateur virgule)", type=["csv"])
     if upload is not None and st.button("Importer"):
         try:
-            res = store.import_csv(actor, upload.getvalue(), upload.name)
+            upload.seek(0)  # read as a stream within the import bounds (no copy)
+            with import_bar("le fichier d'indicateurs") as progress:
+                res = store.import_csv(actor, upload, upload.name, progress=progress)
             _refresh()
             st.success(f"{res['rows']} chiffres lus : {res['added']} ajoutés, "
                        f"{res['updated']} mis à jour, {res['unchanged']} inchangés.")
         except MaillageError as exc:
-            st.error(_md(str(exc)))
+            widgets.error(exc)
 
 with st.expander("Objectifs"):
     t1, t2, t3, t4 = st.columns(4)
@@ -246,4 +241,4 @@ with st.expander("Objectifs"):
             _refresh()
             st.success("Objectif enregistré.")
         except MaillageError as exc:
-            st.error(_md(str(exc)))
+            widgets.error(exc)

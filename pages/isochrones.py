@@ -2,109 +2,104 @@
 
 from __future__ import annotations
 
-import html
-import json
-
-import folium
-import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from analysis import isochrone, snap
-from geo import basemap, fetch, population
-from geo.errors import MaillageError
-from maillage import settings
-from ui import data
+from analysis import isochrone
+from geo import geojson, isochrone_layer
+from maillage import fmt, settings
+from maillage.errors import MaillageError
+from maillage.services.isochrones import IsochroneRequest, IsochroneResult
+from ui import isochrones as ui
+from ui import maps, widgets
 
-COLORS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
 MODES = {"À pied": "walk", "En voiture": "drive"}
-
-st.title("Isochrones")
-st.caption("Jusqu'où va-t-on en quelques minutes, à pied ou en voiture, par les routes ? "
-           "Cliquez sur la carte ou choisissez une mairie. Réseau routier © les contributeurs "
-           "d'OpenStreetMap (ODbL) ; population : Insee, Filosofi 2017 (carreaux de 200 m).")
+NO_HALL = "—"
 
 
-@st.cache_data(show_spinner="Chargement des carreaux de population…")
-def load_grid() -> pd.DataFrame:
-    return pd.DataFrame(population.load_grid(settings.get())[["x", "y", "population"]])
+def header() -> None:
+    st.title("Isochrones")
+    st.caption("Jusqu'où va-t-on en quelques minutes, à pied ou en voiture, par les routes ? "
+               "Cliquez sur la carte ou choisissez une mairie.")
 
 
-@st.cache_data(show_spinner=False)
-def load_town_halls() -> pd.DataFrame:
-    feats = json.loads(fetch.resolve("mairies").path.read_text(encoding="utf-8"))["features"]
-    return pd.DataFrame({
-        "commune": [f["properties"]["commune"] for f in feats],
-        "lon": [f["geometry"]["coordinates"][0] for f in feats],
-        "lat": [f["geometry"]["coordinates"][1] for f in feats],
-    }).sort_values("commune")
+def _hall_changed() -> None:
+    """A town hall picked in the list becomes the start point."""
+    name = st.session_state.get("iso_hall", NO_HALL)
+    if name != NO_HALL:
+        halls = ui.town_halls()
+        row = halls[halls["commune"] == name].iloc[0]
+        st.session_state["origin"] = (float(row["lon"]), float(row["lat"]))
 
 
-c1, c2, c3 = st.columns([1, 2, 2])
-mode = MODES[c1.radio("Mode", list(MODES), horizontal=False)]
-default = "5,10,15" if mode == "walk" else "10,20,30"
-minutes_text = c2.text_input("Seuils (minutes)", value=default, key=f"minutes_{mode}")
-halls = load_town_halls()
-hall = c3.selectbox("Ou partir d'une mairie", ["—", *halls["commune"]])
+def inputs() -> tuple[str, str]:
+    """Mode, thresholds and the town-hall shortcut."""
+    c1, c2, c3 = st.columns([1, 2, 2])
+    mode = MODES[c1.radio("Mode", list(MODES), horizontal=False)]
+    default = "5,10,15" if mode == "walk" else "10,20,30"
+    minutes_text = c2.text_input("Seuils (minutes)", value=default, key=f"minutes_{mode}")
+    c3.selectbox("Ou partir d'une mairie", [NO_HALL, *ui.town_halls()["commune"]],
+                 key="iso_hall", on_change=_hall_changed)
+    return mode, minutes_text
 
-if hall != "—" and st.session_state.get("hall") != hall:
-    row = halls[halls["commune"] == hall].iloc[0]
-    st.session_state["origin"] = (float(row["lon"]), float(row["lat"]))
-st.session_state["hall"] = hall
 
-origin = st.session_state.get("origin")
-bands = None
-if origin is not None:
+def compute(mode: str, minutes_text: str) -> IsochroneResult | None:
+    """The bands around the start point, or None (no point yet, or a French error)."""
+    origin = st.session_state.get("origin")
+    if origin is None:
+        return None
     try:
-        minutes = isochrone.parse_minutes(minutes_text)
-        g = data.road_graph(mode)
-        land = data.land()
-        o = snap.snap_checked(g, origin, settings.get().max_snap_m, land=land)
+        request = IsochroneRequest((origin,), tuple(isochrone.parse_minutes(minutes_text)), mode)
         with st.spinner("Calcul des isochrones…"):
-            bands = isochrone.isochrones(g, o, minutes, land=land, grid=load_grid())
+            return ui.service().run(request)
     except MaillageError as exc:
-        st.error(str(exc))
+        widgets.error(exc)
+        return None
 
-m = basemap.base_map(credits="Insee, Filosofi 2017")
-if bands is not None:
-    shown = bands.to_crs(settings.CRS_STORE)
-    for k in range(len(shown) - 1, -1, -1):
-        row = shown.iloc[k]
-        color = COLORS[min(k, len(COLORS) - 1)]
-        label = html.escape(f"{row['from_min']:g}–{row['to_min']:g} min")
-        folium.GeoJson(row.geometry.__geo_interface__, tooltip=label,
-                       style_function=lambda _f, c=color: {"color": c, "weight": 1,
-                                                          "fillColor": c, "fillOpacity": 0.45},
-                       ).add_to(m)
-if origin is not None:
-    folium.CircleMarker([origin[1], origin[0]], radius=6, color="#000", fill=True,
-                        fill_opacity=1, tooltip="Départ").add_to(m)
-    m.location = [origin[1], origin[0]]
 
-clicked = st_folium(m, height=560, use_container_width=True, returned_objects=["last_clicked"],
-                    key="iso_map")
-if clicked and clicked.get("last_clicked"):
-    point = (clicked["last_clicked"]["lng"], clicked["last_clicked"]["lat"])
-    if point != st.session_state.get("clicked"):
-        st.session_state["clicked"] = point
-        st.session_state["origin"] = point
-        st.rerun()
+def draw_map(result: IsochroneResult | None) -> None:
+    """The map; a click moves the start point (and clears the town-hall choice)."""
+    origin = st.session_state.get("origin")
+    m = isochrone_layer.isochrone_map(None if result is None else result.bands, origin)
+    clicked = maps.show(m, height=560, returned_objects=["last_clicked"], key="iso_map")
+    if clicked and clicked.get("last_clicked"):
+        point = (clicked["last_clicked"]["lng"], clicked["last_clicked"]["lat"])
+        if point != st.session_state.get("clicked"):
+            st.session_state["clicked"] = point
+            st.session_state["origin"] = point
+            st.session_state["iso_hall"] = NO_HALL
+            st.rerun()
+    if result is not None:
+        widgets.swatches(ui.legend_items(result), title="Temps de trajet")
 
-if bands is not None:
-    table = pd.DataFrame({
-        "Couleur": [COLORS[min(k, len(COLORS) - 1)] for k in range(len(bands))],
-        "Temps": [f"{a:g} à {b:g} min" for a, b in zip(bands["from_min"], bands["to_min"],
-                                                        strict=True)],
-        "Surface (km²)": bands["area_km2"].round(2),
-        "Habitants dans la bande": bands["population"].round(0).astype(int),
-        "Habitants cumulés": bands["population_cum"].round(0).astype(int),
-    })
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"Couleur": st.column_config.TextColumn(width="small")})
-    st.caption("Population : carreaux de 200 m dont le centre est dans la bande. Zone atteinte : "
-               f"routes parcourues à temps, élargies de {isochrone.BUFFER_M[mode]:.0f} m. "
-               f"Vitesses : voir docs/calibration.md ; à pied {settings.get().walk_kmh:g} km/h.")
-    st.download_button("Télécharger (GeoJSON)", bands.to_crs(settings.CRS_STORE).to_json(),
-                       file_name="isochrones.geojson", mime="application/geo+json")
-elif origin is None:
-    st.info("Cliquez sur la carte ou choisissez une mairie pour tracer les isochrones.")
+
+def results(result: IsochroneResult | None, mode: str) -> None:
+    """The bands table, the method in a sentence and the GeoJSON download."""
+    if result is None:
+        if st.session_state.get("origin") is None:
+            st.info("Cliquez sur la carte ou choisissez une mairie pour tracer les isochrones.")
+        return
+    st.dataframe(ui.bands_table(result), hide_index=True, width="stretch")
+    s = settings.get()
+    speeds = (f"à pied, {fmt.number(s.walk_kmh, 1)} km/h sur les voies ouvertes aux piétons"
+              if mode == "walk" else
+              "en voiture, la vitesse habituelle de chaque type de route (par exemple "
+              f"{fmt.number(settings.DRIVE_SPEEDS_KMH['motorway'])} km/h sur l'autoroute, "
+              f"{fmt.number(settings.DRIVE_SPEEDS_KMH['residential'])} km/h en ville), "
+              "sans embouteillages")
+    st.caption("Population : carreaux de 200 m (Insee) dont le centre est dans la bande. Zone "
+               f"atteinte : routes parcourues à temps, élargies de "
+               f"{fmt.number(isochrone.BUFFER_M[mode])} m. Vitesses : {speeds}.")
+    st.download_button("Télécharger (GeoJSON)", geojson.dumps(result.frame()),
+                       file_name=f"isochrones-{mode}.geojson", mime="application/geo+json")
+
+
+def main() -> None:
+    header()
+    mode, minutes_text = inputs()
+    result = compute(mode, minutes_text)
+    draw_map(result)
+    results(result, mode)
+    widgets.credits(["filosofi", "mairies", "communes_geo"])
+
+
+main()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo import basemap, places_layer
 from geo.errors import MaillageError
 from maillage.db.models import HOST_TYPES, KINDS, LABEL_STATUSES
 from maillage.registry import csvio, standard, store
-from ui import signin
+from ui import maps, signin, widgets
+from ui.import_progress import import_bar
 
 st.title("Points numériques")
 st.caption("Tous les lieux où l'on est aidé avec le numérique en Martinique : France services, "
@@ -32,7 +30,7 @@ def load(public: bool, revision: str):
 try:
     places = load(not editor, store.revision())
 except MaillageError as exc:
-    st.error(str(exc))
+    widgets.error(exc)
     st.stop()
 
 
@@ -77,20 +75,9 @@ places_layer.add_places(m, shown)
 st.write(f"**{len(shown)}** lieux affichés sur {len(places)}.")
 # Only editors place points by clicking; for everyone else a click just opens the popup
 # (returning it would rerun the page and redraw the map, closing the popup).
-clicked = st_folium(m, height=520, use_container_width=True, key="places_map",
-                    returned_objects=["last_clicked"] if editor else [])
-legend = "".join(
-    f'<span style="margin-right:1em"><span style="display:inline-block;width:.9em;height:.9em;'
-    f'border-radius:50%;background:{colour};border:1px solid #333"></span> '
-    f"{html.escape(places_layer.STATUS_LABELS[status])}</span>"
-    for status, colour in places_layer.STATUS_COLOURS.items()
-) + "".join(
-    f'<span style="margin-right:1em"><span style="display:inline-block;width:.9em;height:.9em;'
-    f'border-radius:50%;border:3px solid {colour}"></span> {html.escape(kind)}</span>'
-    for kind, (colour, _) in places_layer.KIND_STYLE.items()
-)
-st.markdown(f"<div role='list' aria-label='Légende'><b>Légende</b> — remplissage : statut du "
-            f"label ; contour : nature<br>{legend}</div>", unsafe_allow_html=True)
+clicked = maps.show(m, key="places_map", returned_objects=["last_clicked"] if editor else [])
+widgets.legend(places_layer.status_legend())
+widgets.legend(places_layer.kind_legend())
 
 # --- list and detail ---------------------------------------------------------------
 st.subheader("Liste des lieux")
@@ -117,8 +104,8 @@ if chosen:
     st.table(pd.DataFrame([(t, "" if v is None else str(v).replace("|", ", "))
                            for t, v in detail], columns=["Champ", "Valeur"]))
     if editor:
-        st.caption("Historique du label : " + (" ; ".join(
-            f"{h['at']} {h['by']} : {h['from'] or '—'} → {h['to'] or '—'} {h['comment']}"
+        st.caption("Historique du label : " + (" ; ".join(widgets.md(
+            f"{h['at']} {h['by']} : {h['from'] or '—'} → {h['to'] or '—'} {h['comment']}")
             for h in store.label_history(chosen)) or "aucun changement"))
 
 # --- editing (signed-in Fédération) ------------------------------------------------
@@ -160,7 +147,7 @@ with edit:
                 store.save_place(actor, row, version)
                 st.success("Fiche enregistrée.")
             except MaillageError as exc:
-                st.error(str(exc))
+                widgets.error(exc)
 
 with label:
     if not chosen:
@@ -175,18 +162,20 @@ with label:
                     store.change_label(actor, chosen, new, int(current["version"]), comment)
                     st.success(f"Statut changé en « {new} ».")
                 except MaillageError as exc:
-                    st.error(str(exc))
+                    widgets.error(exc)
 
 with files:
     upload = st.file_uploader("Importer un CSV au standard national (tout ou rien)", type="csv")
     if upload is not None and st.button("Importer"):
         try:
-            result = store.import_csv(actor, upload.getvalue(), upload.name)
+            upload.seek(0)  # read as a stream within the import bounds (no copy)
+            with import_bar("le fichier des lieux") as progress:
+                result = store.import_csv(actor, upload, upload.name, progress=progress)
             st.success(f"{result['imported']} lieux ajoutés, {result['updated']} mis à jour.")
             for w in result["warnings"]:
-                st.warning(w)
+                widgets.warning(w)
         except MaillageError as exc:
-            st.error(str(exc))
+            widgets.error(exc)
     rows = store.rows()
     st.download_button("Exporter en CSV (avec colonnes locales)",
                        csvio.write_csv(rows, include_local=True, private=True),

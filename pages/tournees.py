@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import html
-import io
 from datetime import date, timedelta
 
-import folium
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import schedule, tours
-from geo import basemap, tours_io
+from geo import tours_io, tours_layer
 from geo.errors import MaillageError
-from maillage import settings, tour_store
-from ui import data, signin
-
-#: Colours of the vans; each day of a van is a shade of its colour.
-VAN_COLOURS = [["#1f4e9c", "#3b6fc4", "#5d8fe0", "#86aef0", "#0e3270"],
-               ["#b34700", "#d9661a", "#f08a3c", "#f7ab6e", "#7a3000"],
-               ["#2e7d32", "#43a047", "#66bb6a", "#98d49b", "#1b5e20"]]
+from maillage import selection_store, settings, tour_store
+from ui import data, maps, signin, widgets
+from ui.import_progress import import_bar
 
 st.title("Tournées des ateliers mobiles")
 actor = signin.box()
@@ -32,7 +24,7 @@ def _public() -> None:
     try:
         nxt = tour_store.next_visits(limit=3)
     except MaillageError as exc:
-        st.error(str(exc))
+        widgets.error(exc)
         return
     if nxt.empty:
         st.info("Aucun passage publié à venir.")
@@ -60,7 +52,17 @@ plan_tab, adjust_tab, stored_tab = st.tabs(["Planifier", "Ajuster et publier",
 with plan_tab, st.form("inputs"):
     up = st.file_uploader("Fichier des arrêts (CSV : nom, longitude, latitude, frequence, "
                           "duree_min, fenetres — voir le modèle)", type=["csv"])
-    use_halls = st.checkbox("Sans fichier : les 34 mairies (exemple)", value=up is None)
+    try:
+        saved = selection_store.list_selections().to_dict(orient="records")
+    except MaillageError as exc:
+        widgets.error(exc)
+        saved = []
+    saved_labels = {int(r["pk"]): selection_store.label(r) for r in saved}
+    picked = st.selectbox("Sélection d'arrêts enregistrée (page Arrêts proposés)",
+                          [None, *saved_labels], placeholder="Aucune",
+                          format_func=lambda k: "Aucune" if k is None else saved_labels[k])
+    use_halls = st.checkbox("Sans fichier ni sélection : les 34 mairies (exemple)",
+                            value=up is None)
     c1, c2, c3, c4 = st.columns(4)
     n_vans = c1.number_input("Camions", 1, 3, 2)
     weeks = c2.number_input("Semaines", 1, 12, 4)
@@ -96,11 +98,16 @@ if go:
         h0, h1 = (schedule.parse_time(x) for x in hours.split("-"))
         l0, l1 = (schedule.parse_time(x) for x in lunch.split("-"))
         if up is not None:
-            stops = tours_io.read_stops(io.StringIO(up.getvalue().decode("utf-8-sig")))
+            up.seek(0)  # read as a stream within the import bounds (no copy, no decode)
+            with import_bar("le fichier des arrêts") as progress:
+                stops = tours_io.read_stops(up, progress=progress)
+        elif picked is not None:
+            stops = selection_store.get_selection(picked).stops
         elif use_halls:
             stops = halls
         else:
-            raise MaillageError("Choisissez un fichier d'arrêts ou l'exemple des mairies.")
+            raise MaillageError("Choisissez un fichier d'arrêts, une sélection enregistrée ou "
+                                "l'exemple des mairies.")
         depot = next(h for h in halls if h.name == depot_name)
         vans = [tours.Van(f"Camion {k + 1}", (depot.lon, depot.lat), h0, h1, l0, l1,
                           int(lunch_min) * 60) for k in range(int(n_vans))]
@@ -108,8 +115,8 @@ if go:
         state.pop("tours", None)
         _solve(tours.Problem(stops, vans, period), float(limit))
     except (MaillageError, ValueError) as exc:
-        st.error(str(exc) if isinstance(exc, MaillageError) else
-                 "Horaires illisibles : écrivez par exemple 08:00-17:00.")
+        widgets.error(exc if isinstance(exc, MaillageError) else
+                      "Horaires illisibles : écrivez par exemple 08:00-17:00.")
 
 cur = state.get("tours")
 if cur is None:
@@ -124,7 +131,7 @@ else:
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Visites planifiées", f"{s['visits']} / {s['required']}")
         m2.metric("Journées de camion", s["tours"])
-        m3.metric("Heures de route", f"{s['drive_h']:.1f}".replace(".", ","))
+        m3.metric("Heures de route", widgets.number(s["drive_h"], 1))
         m4.metric("Calcul", f"{s['solve_s']:.0f} s")
         if plan.unserved:
             st.warning(f"{len(plan.unserved)} visite(s) non servie(s) :")
@@ -134,26 +141,9 @@ else:
                 "Raison": [u.message for u in plan.unserved]}), hide_index=True,
                 width="stretch")
         day_list = sorted({t.day for t in plan.tours})
-        m = basemap.base_map(credits="Réseau routier OpenStreetMap, mairies")
-        legend = []
-        for t in plan.tours:
-            colour = VAN_COLOURS[t.van % 3][day_list.index(t.day) % 5]
-            label = f"{problem.vans[t.van].name} – {t.day:%d/%m}"
-            for line in cur["lines"][(t.van, t.day)]:
-                folium.PolyLine(line, color=colour, weight=4, opacity=0.8,
-                                tooltip=html.escape(label)).add_to(m)
-            legend.append((colour, label))
-        for st_ in problem.stops:
-            folium.CircleMarker((st_.lat, st_.lon), radius=5, color="#222", fill=True,
-                                fill_opacity=0.9,
-                                tooltip=html.escape(f"{st_.name} ({st_.frequency})")).add_to(m)
-        st_folium(m, height=520, use_container_width=True, key="tours-map",
-                  returned_objects=[])
-        st.markdown("".join(
-            f'<span style="display:inline-flex;align-items:center;margin:0 .8em .3em 0">'
-            f'<span style="width:1.6em;height:.4em;background:{c};display:inline-block;'
-            f'margin-right:.35em"></span>{html.escape(lbl)}</span>' for c, lbl in legend),
-            unsafe_allow_html=True)
+        m, legend = tours_layer.tours_map(problem, plan, cur["lines"])
+        maps.show(m, key="tours-map")
+        widgets.swatches(legend)
         rows = [{"Camion · jour": f"{problem.vans[t.van].name} · {t.day:%a %d/%m}",
                  "Arrêt": v.name, "Début": tours.visit_datetimes(t.day, v.start),
                  "Fin": tours.visit_datetimes(t.day, v.end)}
@@ -167,7 +157,7 @@ else:
         for d in day_list:
             with st.expander(f"{schedule.WEEKDAY_NAMES[d.weekday()]} {d:%d/%m/%Y}"):
                 for t in (t for t in plan.tours if t.day == d):
-                    st.markdown(f"**{html.escape(problem.vans[t.van].name)}** — départ "
+                    st.markdown(f"**{widgets.md(problem.vans[t.van].name)}** — départ "
                                 f"{schedule.fmt_time(t.leave)}, retour {schedule.fmt_time(t.back)}"
                                 + (f", pause {schedule.fmt_time(t.lunch)}" if t.lunch else ""))
                     st.dataframe(pd.DataFrame({
@@ -218,7 +208,7 @@ else:
                     st.rerun()
         if problem.pins:
             st.write("Épingles : " + "; ".join(
-                f"{problem.stops[i].name} n° {o + 1} → {p.day:%d/%m}"
+                f"{widgets.md(problem.stops[i].name)} n° {o + 1} → {p.day:%d/%m}"
                 for (i, o), p in problem.pins.items()))
             if st.button("Retirer les épingles et recalculer"):
                 problem.pins.clear()
@@ -241,14 +231,14 @@ else:
                 st.success("Plan publié : les prochains passages sont visibles du public.")
                 cur["pk"] = None  # a further change starts a new draft
         except MaillageError as exc:
-            st.error(str(exc))
+            widgets.error(exc)
 
 # --------------------------------------------------------------------------- stored plans
 with stored_tab:
     try:
         plans = tour_store.list_plans()
     except MaillageError as exc:
-        st.error(str(exc))
+        widgets.error(exc)
         st.stop()
     if plans.empty:
         st.info("Aucun plan enregistré.")
@@ -285,4 +275,4 @@ with stored_tab:
                                                  int(people), int(seniors), status)
                     st.success("Présence enregistrée.")
                 except MaillageError as exc:
-                    st.error(str(exc))
+                    widgets.error(exc)

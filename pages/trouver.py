@@ -8,7 +8,6 @@ is stored or logged.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import finder as finder_mod
 from analysis import snap
@@ -16,8 +15,8 @@ from geo import finder_layer
 from geo.errors import MaillageError
 from maillage import settings
 from maillage.finder import PlaceUnknown, van_visits
+from ui import maps, widgets
 from ui import trouver as ui
-from ui import widgets
 
 st.markdown(ui.PHONE_CSS, unsafe_allow_html=True)
 st.title("Trouver un point numérique")
@@ -28,7 +27,7 @@ st.caption("Où se faire aider avec le numérique près de chez soi : démarches
 try:
     F = ui.finder()
 except MaillageError as exc:
-    st.error(str(exc))
+    widgets.error(exc)
     st.stop()
 
 params = st.query_params
@@ -94,7 +93,7 @@ try:
         hit = F.locate(params["q"])
         origin, origin_label = (hit.lon, hit.lat), hit.label
         if hit.note:
-            st.info(f"{hit.note}.")
+            st.info(widgets.md(f"{hit.note}."))
 except MaillageError as exc:
     error = str(exc)
 
@@ -109,13 +108,13 @@ if origin is not None and not error:
     except MaillageError as exc:
         error = str(exc)
 if error:
-    st.error(error)
+    widgets.error(error)
 
 chosen = params.get("lieu", "")
 by_id = {p["id"]: p for p in results}
 route = None
 if answer is not None:
-    st.markdown(f"Depuis **{ui.esc(origin_label)}** :")
+    st.markdown(f"Depuis **{widgets.md(origin_label)}** :")
 
     def _mode_changed() -> None:
         value = st.session_state.get("trouver_mode")
@@ -142,8 +141,7 @@ def draw_map(height: int) -> None:
     """The map (origin, places, route); a tap on it searches around the tapped point."""
     m = finder_layer.finder_map(origin, origin_label, results, chosen, route,
                                 answer.order if answer else "walk")
-    out = st_folium(m, height=height, use_container_width=True, key="trouver-map",
-                    returned_objects=["last_clicked"])
+    out = maps.show(m, height=height, key="trouver-map", returned_objects=["last_clicked"])
     clicked = (out or {}).get("last_clicked")
     if clicked and clicked != st.session_state.get("trouver_last_click"):
         st.session_state["trouver_last_click"] = clicked
@@ -188,8 +186,8 @@ if answer is not None:
             st.write("Aucun passage prévu à moins de 5 km pour le moment.")
         for v in visits:
             where = ", ".join(x for x in (v["lieu"], v["adresse"]) if x)
-            st.markdown(f"- **{ui.esc(ui.when_fr(v['debut']))}** — {ui.esc(where)} "
-                        f"(à {ui.esc(ui.distance(v['distance_m']))})", unsafe_allow_html=True)
+            st.markdown(f"- **{widgets.md(ui.when_fr(v['debut']))}** — {widgets.md(where)} "
+                        f"(à {widgets.md(ui.distance(v['distance_m']))})")
     pace = widgets.number(settings.get().walk_kmh, 1)
     st.caption(f"Temps estimés sur le réseau routier (marche à {pace} km/h ; voiture selon le "
                "type de route, sans embouteillages). Partagez cette page : le lien garde "

@@ -54,10 +54,10 @@ def test_json_answer_is_ranked_by_travel_time_and_public_only(real_env, capsys) 
         assert p["tel"] == "" or p["tel"].startswith("tel:+")
 
     # independent check: the engine's own multi-target query over every place
-    from analysis import graph, routing, snap
-    from geo import public_places
+    from analysis import routing, snap
+    from geo import graphs, public_places
 
-    g = graph.load("walk", real_env)
+    g = graphs.load("walk", real_env)
     table = public_places.load(real_env)
     pts = snap.snap(g, snap.to_xy(table[["lon", "lat"]].to_numpy()), real_env.max_snap_m)
     origin = snap.snap(g, snap.to_xy([[report["point"]["lon"], report["point"]["lat"]]]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,8 +36,7 @@ def test_bad_inputs_exit_2_in_french(capsys) -> None:
 def test_proposal_gain_equals_the_coverage_module_gain(island, monkeypatch, capsys) -> None:
     """The CLI's claimed gain = coverage recomputed by analysis.coverage with the stops added."""
     from analysis import coverage, siting, snap
-    from analysis import graph as graph_mod
-    from geo import communes, population, supply
+    from geo import communes, graphs, population, supply
 
     monkeypatch.setattr("maillage.settings.get", lambda: island)
     assert cli.main(["propose-stops", "--p", "4", "--minutes", "12", "--weight", "seniors",
@@ -52,7 +50,7 @@ def test_proposal_gain_equals_the_coverage_module_gain(island, monkeypatch, caps
 
     # independent recomputation with the coverage engine (#5)
     s = island
-    g = graph_mod.load("walk", s)
+    g = graphs.load("walk", s)
     grid = population.load_grid(s)
     dem = coverage.demand(grid, communes.load(s), "seniors")
     fixed = supply.select(supply.places(s), "all", kinds=[siting.FIXED_KIND])
@@ -77,17 +75,3 @@ def test_proposal_gain_equals_the_coverage_module_gain(island, monkeypatch, caps
     text = capsys.readouterr().out
     assert "Réponse immédiate (gloutonne)" in text and "Arrêts, dans l'ordre" in text
 
-
-def test_saved_stop_list_is_read_by_the_tours(tmp_settings, tmp_path: Path) -> None:
-    import pandas as pd
-
-    from geo import candidates, tours_io
-
-    stops = pd.DataFrame({"nom": ["Arrêt « Église », bourg", "Mairie de Trinité"],
-                          "lon": [-61.05, -60.96], "lat": [14.62, 14.74]})
-    path = candidates.write_stop_list(stops, tmp_settings, frequence="mensuelle", duree_min=90,
-                                      fenetres="sam 07:00-12:00")
-    assert path == tmp_settings.data_dir / "plans" / "arrets-proposes.csv"
-    back = tours_io.read_stops(path)
-    assert [st.name for st in back] == list(stops["nom"])
-    assert pd.read_csv(path).columns.tolist() == candidates.STOP_LIST_COLUMNS

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import coverage, graph, routing, snap
+from analysis import coverage, routing, snap
 from geo.errors import MaillageError
 from tests.coverage_fixtures import cells, lattice, random_xy
 from tests.network_fixtures import add_points, reference_digraph
@@ -163,9 +163,9 @@ def test_straight_line_gap_matches_brute_force(g, dem):
 @pytest.mark.slow
 def test_nearest_times_match_networkx_on_the_island(real_settings):
     """An independent recomputation with networkx on a sample of real cells and town halls."""
-    from geo import communes, population, supply
+    from geo import communes, graphs, population, supply
 
-    g = graph.load("drive", real_settings)
+    g = graphs.load("drive", real_settings)
     dem = coverage.demand(population.load_grid(real_settings), communes.load(real_settings))
     sample = dem.sample(150, random_state=3)
     xy = sample[["x", "y"]].to_numpy()

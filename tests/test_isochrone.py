@@ -7,8 +7,8 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from analysis import graph, isochrone, snap
-from geo import population, roads
+from analysis import isochrone, snap
+from geo import graphs, population, roads
 
 FDF = (-61.0733, 14.6036)  # Fort-de-France town hall area
 LAMENTIN = (-60.9976, 14.6153)
@@ -17,8 +17,8 @@ LAMENTIN = (-60.9976, 14.6153)
 @pytest.fixture(scope="module")
 def island(real_settings):
     return {
-        "walk": graph.load("walk", real_settings),
-        "drive": graph.load("drive", real_settings),
+        "walk": graphs.load("walk", real_settings),
+        "drive": graphs.load("drive", real_settings),
         "land": roads.island(real_settings),
         "grid": population.load_grid(real_settings),
     }

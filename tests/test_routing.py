@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from analysis import graph, routing, snap
-from geo import roads
+from geo import graphs, roads
 from tests.network_fixtures import add_points, make_ways, reference_digraph
 
 
 @pytest.fixture(scope="module")
 def island_drive(real_settings):
-    return graph.load("drive", real_settings)
+    return graphs.load("drive", real_settings)
 
 
 def random_land_points(g, n, seed):

@@ -34,8 +34,8 @@ def store_settings(tmp_settings, store_url):
 
 @pytest.fixture()
 def fed(store_settings):
-    auth.add_user("fede", "federation", "motdepasse-long", store_settings)
-    auth.add_user("epci", "epci", "motdepasse-long", store_settings)
+    auth.add_user("fede", "federation", "camion bleu sous la pluie 97", store_settings)
+    auth.add_user("epci", "epci", "camion bleu sous la pluie 97", store_settings)
     return auth.Actor("fede", "federation"), auth.Actor("epci", "epci")
 
 

@@ -227,12 +227,12 @@ def test_upcoming_visits_of_a_stop_and_near_a_point():
 
 def test_real_town_halls_on_the_drive_network():
     """Six real town halls, one van, one week: checked against the real drive matrix."""
-    from geo import tours_io
+    from geo import graphs, tours_io
 
     halls = tours_io.town_halls()[:6]
     problem = Problem(halls, [Van("Camion", tours_io.default_depot())],
                       Period.with_holidays(START, 1))
-    g, pts, tr = tours.on_island(problem)
+    g, pts, tr = graphs.on_island(problem)
     assert tr.snapped.all() and np.isfinite(tr.seconds).all()
     plan = tours.solve(problem, tr, time_limit=2)
     assert check_plan(problem, tr, plan) + len(plan.unserved) == _required(problem)

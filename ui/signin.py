@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from maillage import auth
+from ui import widgets
 
 _KEY = "maillage_actor"
+_CLIENT_KEY = "maillage_signin_client"
+
+
+def client_key() -> str:
+    """Who signs in, for the throttle of :func:`maillage.auth.sign_in`: the visitor's IP
+    address, else (local visits, where Streamlit gives none) a random id kept for this
+    browser session."""
+    try:
+        ip = st.context.ip_address
+    except AttributeError:  # a Streamlit without st.context.ip_address
+        ip = None
+    if ip:
+        return str(ip)
+    if _CLIENT_KEY not in st.session_state:
+        st.session_state[_CLIENT_KEY] = f"session-{secrets.token_hex(16)}"
+    return st.session_state[_CLIENT_KEY]
 
 
 def current() -> auth.Actor | None:
@@ -19,7 +38,8 @@ def box() -> auth.Actor | None:
     actor = current()
     with st.sidebar:
         if actor is not None:
-            st.caption(f"Connecté : {actor.username} ({auth.ROLE_LABELS.get(actor.role, '')})")
+            st.caption(f"Connecté : {widgets.md(actor.username)} "
+                       f"({auth.ROLE_LABELS.get(actor.role, '')})")
             if st.button("Se déconnecter"):
                 del st.session_state[_KEY]
                 st.rerun()
@@ -30,8 +50,8 @@ def box() -> auth.Actor | None:
             password = st.text_input("Mot de passe", type="password")
             if st.form_submit_button("Se connecter"):
                 try:
-                    st.session_state[_KEY] = auth.sign_in(name, password)
+                    st.session_state[_KEY] = auth.sign_in(name, password, client=client_key())
                     st.rerun()
                 except auth.AuthError as exc:
-                    st.error(str(exc))
+                    widgets.error(exc)
     return None

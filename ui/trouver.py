@@ -12,8 +12,11 @@ from typing import Any
 
 import streamlit as st
 
+from geo import mapsafe
 from maillage import fmt
 from maillage.finder import Finder
+from ui import widgets
+from ui.data import announce_rebuilds
 
 #: Styles for a 375 px wide phone: big touch targets, readable type.
 PHONE_CSS = """
@@ -44,6 +47,7 @@ KIND_ICONS = {"address": ":material/home_pin:", "street": ":material/signpost:",
               "commune": ":material/account_balance:", "place": ":material/computer:"}
 
 
+@announce_rebuilds
 @st.cache_resource(ttl=3600, show_spinner="Chargement des adresses et du réseau routier…")
 def finder() -> Finder:
     """The finder of the island (public data, shared by every visitor)."""
@@ -51,8 +55,14 @@ def finder() -> Finder:
 
 
 def esc(value: Any) -> str:
-    """Escape any value for HTML."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Escape any value for an HTML block of ``st.markdown`` (one line, see md_html)."""
+    return widgets.md_html(value)
+
+
+def href(value: Any) -> str | None:
+    """An escaped ``href`` for a link from data, or None unless http(s), mailto or tel."""
+    url = mapsafe.safe_url(value)
+    return None if url is None else html.escape(url, quote=True)
 
 
 def minutes(value: int | None) -> str:
@@ -95,14 +105,14 @@ def _list(values: list[str]) -> str:
 def actions(p: dict) -> str:
     """Big links of the chosen place: call, book an appointment, web site."""
     actions = []
-    if p["tel"]:
-        actions.append(f'<a class="trouver-action" href="{esc(p["tel"])}">Appeler le '
+    if href(p["tel"]):
+        actions.append(f'<a class="trouver-action" href="{href(p["tel"])}">Appeler le '
                        f'{esc(p["telephone"])}</a>')
-    if p["prise_rdv"]:
-        actions.append(f'<a class="trouver-action" href="{esc(p["prise_rdv"])}" '
+    if href(p["prise_rdv"]):
+        actions.append(f'<a class="trouver-action" href="{href(p["prise_rdv"])}" '
                        'target="_blank" rel="noopener noreferrer">Prendre rendez-vous</a>')
-    if p["site_web"]:
-        actions.append(f'<a class="trouver-action secondary" href="{esc(p["site_web"])}" '
+    if href(p["site_web"]):
+        actions.append(f'<a class="trouver-action secondary" href="{href(p["site_web"])}" '
                        'target="_blank" rel="noopener noreferrer">Site web</a>')
     return f'<div class="trouver-detail">{"".join(actions)}</div>' if actions else ""
 
@@ -118,8 +128,8 @@ def detail(p: dict) -> str:
         rows.append(("Publics accueillis", _list(p["publics_specifiquement_adresses"])))
     access = list(p["prise_en_charge_specifique"])
     acces_html = _list(access) if access else ""
-    if p["fiche_acces_libre"]:
-        link = (f'<a href="{esc(p["fiche_acces_libre"])}" target="_blank" '
+    if href(p["fiche_acces_libre"]):
+        link = (f'<a href="{href(p["fiche_acces_libre"])}" target="_blank" '
                 'rel="noopener noreferrer">fiche Accèslibre</a>')
         acces_html = f"{acces_html} — {link}" if acces_html else link
     rows.append(("Accessibilité", acces_html or "non renseignée"))
@@ -135,14 +145,8 @@ def detail(p: dict) -> str:
     return f'<div class="trouver-detail"><dl>{body}</dl></div>'
 
 
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre")
-
-
 def when_fr(iso: str) -> str:
     """``2026-05-04T09:30:00-04:00`` → « lundi 4 mai à 9h30 »."""
     from datetime import datetime
 
-    d = datetime.fromisoformat(iso)
-    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} à {d.hour}h{d.minute:02d}"
+    return fmt.when(datetime.fromisoformat(iso))

@@ -7,25 +7,58 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from geo import catalog
+from geo import catalog, mapsafe
 from geo.choropleth import Legend
+from maillage.fmt import number  # noqa: F401  (pages call widgets.number)
 
 OSM_CREDIT = "© les contributeurs d'OpenStreetMap (ODbL)"
 
 
+def _swatch_list(title: str, items: Iterable[tuple[str, str]], *, line: bool = False) -> str:
+    """A titled list of colour swatches as HTML; every label escaped (no role misuse)."""
+    shape = "width:1.6em;height:.4em" if line else "width:1.1em;height:1.1em;border:1px solid #666"
+    rows = "".join(
+        f'<li style="display:inline-flex;align-items:center;margin:0 .8em .3em 0">'
+        f'<span aria-hidden="true" style="{shape};background:{html.escape(colour)};'
+        f'display:inline-block;margin-right:.35em"></span>{md_html(label)}</li>'
+        for colour, label in items
+    )
+    head = f"<strong>{md_html(title)}</strong>" if title else ""
+    return (f'<div class="maillage-legend">{head}'
+            f'<ul style="list-style:none;padding:0;margin:.2em 0">{rows}</ul></div>')
+
+
 def legend(leg: Legend) -> None:
     """Draw a legend (escaped) under a map."""
-    rows = "".join(
-        f'<span style="display:inline-flex;align-items:center;margin:0 .8em .3em 0">'
-        f'<span style="width:1.1em;height:1.1em;background:{color};border:1px solid #666;'
-        f'display:inline-block;margin-right:.35em"></span>{html.escape(label)}</span>'
-        for color, label in zip(leg.colors, leg.labels, strict=True)
-    )
-    st.markdown(
-        f'<div class="maillage-legend" role="list" aria-label="Légende">'
-        f"<strong>{html.escape(leg.title)}</strong><br>{rows}</div>",
-        unsafe_allow_html=True,
-    )
+    st.markdown(_swatch_list(leg.title, zip(leg.colors, leg.labels, strict=True)),
+                unsafe_allow_html=True)
+
+
+def swatches(items: Iterable[tuple[str, str]], title: str = "") -> None:
+    """Draw line swatches ``(colour, label)`` (e.g. one per tour) under a map."""
+    st.markdown(_swatch_list(title, items, line=True), unsafe_allow_html=True)
+
+
+def md_html(value: object) -> str:
+    """Text inside an HTML block of ``st.markdown``: HTML-escaped, on one line.
+
+    Markdown does not parse the inside of an HTML block, which ends at a blank line:
+    line breaks become spaces so the text can never end the block and turn into
+    markdown (links, images, maths).
+    """
+    text = " ".join(mapsafe.plain(value).split())
+    return html.escape(text, quote=True)
+
+
+#: ASCII punctuation that markdown (and Streamlit's extensions: ``$`` maths,
+#: ``:emoji:``, ``:red[…]``) may read as syntax; a backslash makes each literal.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:&"})
+
+
+def md(value: object) -> str:
+    """Text for ``st.markdown``/captions shown literally: no link, image, maths or HTML."""
+    text = mapsafe.plain(value).replace("\r", " ").replace("\n", " ")
+    return text.translate(_MD_SPECIAL)
 
 
 def credits(names: Iterable[str], *, osm: bool = True) -> None:
@@ -42,7 +75,11 @@ def credits(names: Iterable[str], *, osm: bool = True) -> None:
         st.markdown("\n".join(lines))
 
 
-def number(value: float, decimals: int = 0) -> str:
-    """French formatting: narrow no-break space for thousands, comma for decimals."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+def error(message: object) -> None:
+    """``st.error`` of a message that may quote user text (shown literally, no markdown)."""
+    st.error(md(message))
+
+
+def warning(message: object) -> None:
+    """``st.warning`` of a message that may quote user text (shown literally)."""
+    st.warning(md(message))

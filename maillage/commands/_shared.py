@@ -6,6 +6,8 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -32,3 +34,80 @@ def read_input(file: str) -> tuple[bytes, str]:
     if not path.is_file():
         raise MaillageError(f"Fichier introuvable : {path}")
     return path.read_bytes(), path.name
+
+
+def input_path(file: str) -> Path:
+    """A file given on the command line, checked to exist (French error if missing).
+
+    Imports read it themselves within the import bounds (:mod:`maillage.bounded_csv`
+    measures it before reading anything), so it is never loaded whole here.
+    """
+    from geo.errors import MaillageError
+
+    path = Path(file)
+    if not path.is_file():
+        raise MaillageError(f"Fichier introuvable : {path}")
+    return path
+
+
+@contextmanager
+def import_progress(name: str, enabled: bool = True) -> Iterator[Callable | None]:
+    """Progress of a long import on stderr: a bar while the file is read, then a line.
+
+    Yields the ``progress(done_rows, bytes_read, total_bytes)`` callback of
+    :func:`maillage.bounded_csv.open_csv` (None when ``enabled`` is false, e.g. with
+    ``--json``). Nothing shows for a file read in less than half a second.
+    """
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    from maillage import bounded_csv
+
+    bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+               desc=f"Lecture de {name}", delay=0.5, dynamic_ncols=True)
+
+    def update(rows: int, done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.set_postfix_str(f"{bounded_csv.fmt_int(rows)} lignes", refresh=False)
+        bar.update(done - bar.n)
+        if total and done >= total and rows >= bounded_csv.PROGRESS_EVERY:
+            bar.close()  # the file is read: what follows is checking and writing
+            print(f"{name} : {bounded_csv.fmt_int(rows)} lignes lues ; vérification et "
+                  "enregistrement (tout ou rien)…", file=sys.stderr)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+@contextmanager
+def json_errors(enabled: bool) -> Iterator[None]:
+    """With ``--json``, a refused input is also printed on stdout as JSON, then re-raised.
+
+    The document is ``{"erreur": message}`` (plus ``"problemes": [{"ligne", "message"}]``
+    for a refused file); :func:`maillage.cli.main` still prints the message on stderr and
+    exits with code 2, so scripts can read either.
+    """
+    from geo.errors import MaillageError
+
+    try:
+        yield
+    except MaillageError as exc:
+        if enabled:
+            from maillage.cli import print_json
+
+            print_json(error_json(exc))
+        raise
+
+
+def error_json(exc: Exception) -> dict:
+    """The JSON document of a user error (see :func:`json_errors`)."""
+    doc: dict = {"erreur": str(exc)}
+    problems = getattr(exc, "problems", None)
+    if problems:
+        doc["problemes"] = [{"ligne": n, "message": m} for n, m in problems]
+    return doc

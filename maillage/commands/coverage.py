@@ -68,12 +68,12 @@ def run(mode: str, minutes: list[float], weight: str = "population", places: str
         zone_minutes: float | None = None, connectivity: int = 8, by_commune: bool = False,
         with_stops: bool = False, s: settings.Settings | None = None) -> dict:
     """Compute the coverage (and the what-if when asked) on the real data; plain dict out."""
-    from analysis import coverage, graph, snap, whatif, white_zones
+    from analysis import coverage, snap, whatif, white_zones
     from geo import communes as communes_mod
-    from geo import population, roads, supply
+    from geo import graphs, population, roads, supply
 
     s = s or settings.get()
-    g = graph.load(mode, s)
+    g = graphs.load(mode, s)
     grid = population.load_grid(s)
     com = communes_mod.load(s)
     frag = (population.fragility_by_cell(grid, population.load_ifn(s))

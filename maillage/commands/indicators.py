@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from geo.errors import MaillageError
-from maillage.commands._shared import actor, read_input
+from maillage.commands._shared import actor, import_progress, input_path
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -24,8 +24,11 @@ def _import(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
     from maillage.indicators import store
 
-    data, name = read_input(args.file)
-    result = store.import_csv(actor(args), data, name)
+    path = input_path(args.file)
+    who = actor(args)
+    with import_progress(path.name, enabled=not args.json) as progress:
+        result = store.import_csv(who, path, path.name, progress=progress)
+    name = path.name
     if args.json:
         print_json(result)
     else:

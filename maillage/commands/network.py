@@ -18,8 +18,9 @@ _COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
 
 def _graph(mode: str):
     from analysis import graph
+    from geo import graphs
 
-    return graph.load(graph.check_mode(mode), settings.get())
+    return graphs.load(graph.check_mode(mode), settings.get())
 
 
 def _snap(g, text: str, label: str):
@@ -104,9 +105,9 @@ def _isochrone(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from analysis import graph
+    from geo import graphs
 
-    graph.build_all(settings.get(), print, rebuild=args.rebuild)
+    graphs.build_all(settings.get(), print, rebuild=args.rebuild)
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from geo.errors import MaillageError
 from maillage import settings
-from maillage.commands._shared import actor, read_input
+from maillage.commands._shared import actor, import_progress, input_path
 
 
 def _load_initial(args: argparse.Namespace) -> int:
@@ -35,8 +35,11 @@ def _import(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
     from maillage.registry import store
 
-    data, name = read_input(args.file)
-    result = store.import_csv(actor(args), data, name)
+    path = input_path(args.file)
+    who = actor(args)
+    with import_progress(path.name, enabled=not args.json) as progress:
+        result = store.import_csv(who, path, path.name, progress=progress)
+    name = path.name
     if args.json:
         print_json(result)
     else:

@@ -1,104 +1,52 @@
-"""`maillage propose-stops`: where the mobile workshops should stop (MCLP or set covering)."""
+"""`maillage propose-stops`: where the mobile workshops should stop (MCLP or set covering).
+
+The request is built from the arguments and answered by
+:class:`maillage.services.stops.StopsService`, the same service as the page « Arrêts
+proposés »; ``--json`` prints :meth:`~maillage.services.stops.StopsResult.to_json`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
-from geo.errors import MaillageError
-from maillage import settings
-
-MODE_LABEL = {"drive": "en voiture", "walk": "à pied"}
-MODEL_LABEL = {"mclp": "couverture maximale", "lscp": "couverture d'une part de la demande"}
-#: Longest trip a stop may be credited with (minutes).
-MAX_MINUTES = 60.0
+if TYPE_CHECKING:  # the service (numpy, scipy…) is imported when the command runs
+    from maillage.services.stops import StopsRequest, StopsResult
 
 
 def _num(v: float) -> str:
     return f"{v:,.0f}".replace(",", "\u202f")
 
 
-def check_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Validate the cheap inputs before loading anything (French errors)."""
-    from analysis import graph, siting
+def request_from_args(args: argparse.Namespace) -> StopsRequest:
+    """The request of the command line (checked with :meth:`StopsRequest.validated`)."""
+    from maillage.services.stops import StopsRequest
 
-    mode = graph.check_mode(args.mode)
-    if args.model not in MODEL_LABEL:
-        raise MaillageError(f"Modèle inconnu : « {args.model} » (mclp ou lscp).")
-    if args.p < 1 or args.p > 500:
-        raise MaillageError(f"Nombre d'arrêts invalide : {args.p} (entre 1 et 500).")
-    if not (math.isfinite(args.minutes) and 0 < args.minutes <= MAX_MINUTES):
-        raise MaillageError(f"Temps de trajet invalide : {args.minutes:g} min (plus de 0 et "
-                            f"{MAX_MINUTES:g} au plus).")
-    if not (math.isfinite(args.share) and 0 < args.share <= 1):
-        raise MaillageError(f"Part à couvrir invalide : {args.share:g} (entre 0 et 1, ex. 0.8).")
-    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
-        raise MaillageError("La limite de temps du solveur doit être un nombre de secondes "
-                            "positif.")
-    if args.places not in ("all", "labelled"):
-        raise MaillageError(f"Sélection de lieux inconnue : « {args.places} » (all ou labelled).")
-    return {"mode": mode, "mix": siting.parse_weight(args.weight)}
+    return StopsRequest(p=args.p, minutes=args.minutes, mode=args.mode, weights=args.weight,
+                        scope=args.scope, model=args.model, share=args.share,
+                        solver="greedy" if args.greedy_only else "highs",
+                        time_limit=args.time_limit, places=args.places)
 
 
-def run(mode: str, minutes: float, mix: dict[str, float], *, model: str = "mclp", p: int = 10,
-        share: float = 0.8, scope: str | None = None, time_limit: float = 30.0,
-        places: str = "all", milp: bool = True, s: settings.Settings | None = None
-        ) -> dict[str, Any]:
-    """Greedy then MILP proposal on the real data; a plain dict (see ``--json``)."""
-    from analysis import siting
-    from geo import communes as communes_mod
-
-    s = s or settings.get()
-    codes = siting.resolve_scope(scope, communes_mod.load(s))
-    inst = siting.load_instance(mode, minutes, s, places=places)
-    prob = inst.problem(model, minutes, mix, codes, p=p, share=share)
-    greedy = prob.solve(siting.Greedy())
-    best = prob.solve(siting.Highs(time_limit=time_limit)) if milp else greedy
-    names = inst.dem.drop_duplicates("code_insee").set_index("code_insee")["commune"]
-    stops = inst.stops(best)
-    stops["commune"] = stops["code_insee"].map(names).fillna(stops["code_insee"])
-    in_scope = (inst.dem["code_insee"].isin(codes).to_numpy() if codes is not None
-                else slice(None))
-    w = siting.demand(inst.dem, mix)[in_scope]
-    today = float(w[~inst.uncovered(minutes)[in_scope]].sum())
-    return {
-        "mode": mode, "minutes": minutes, "weight": mix, "weight_label": siting.weight_label(mix),
-        "model": model, "p": p, "share": share, "scope": codes, "places": places,
-        "n_candidates": len(inst.candidates), "n_usable": int(inst.usable.sum()),
-        "n_cells": len(inst.dem), "demand_total": float(w.sum()), "covered_today": today,
-        "greedy": greedy, "best": best, "stops": stops,
-    }
-
-
-def _as_json(res: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in res.items() if k not in ("greedy", "best", "stops")}
-    out["greedy"] = res["greedy"].as_dict()
-    out["milp"] = res["best"].as_dict() if res["best"] is not res["greedy"] else None
-    cols = ["rang", "cand_id", "nom", "source", "kind", "code_insee", "commune", "lon", "lat",
-            "gain", "cumul", "snap_drive_m"]
-    out["stops"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                    for r in res["stops"][cols].to_dict(orient="records")]
-    return out
-
-
-def _print(res: dict[str, Any]) -> None:
+def _print(res: StopsResult) -> None:
     from analysis.siting import pct
+    from maillage.services.stops import MODE_LABEL, MODEL_LABEL
 
-    how = MODE_LABEL[res["mode"]]
-    what = res["weight_label"]
-    scope = "toute la Martinique" if res["scope"] is None else ", ".join(res["scope"])
-    print(f"Arrêts proposés ({MODEL_LABEL[res['model']]}) — {res['minutes']:g} min {how}, "
-          f"pondération : {what} — territoire : {scope}.")
-    print(f"{res['n_usable']} candidats utilisables sur {res['n_candidates']}, "
-          f"{res['n_cells']} carreaux habités.")
-    total = res["demand_total"]
-    print(f"Aujourd'hui : {_num(res['covered_today'])} {what} sur {_num(total)} sont à "
-          f"{res['minutes']:g} min ou moins d'un lieu fixe ; "
-          f"{_num(total - res['covered_today'])} ne le sont pas.")
-    for label, sol in (("Réponse immédiate (gloutonne)", res["greedy"]),
-                       ("Réponse du solveur (HiGHS)", res["best"])):
-        if label.startswith("Réponse du") and sol is res["greedy"]:
+    r = res.request
+    how = MODE_LABEL[r.mode]
+    what = res.weight_label
+    print(f"Arrêts proposés ({MODEL_LABEL[r.model]}) — {r.minutes:g} min {how}, "
+          f"pondération : {what} — territoire : {res.scope_label}.")
+    print(f"{res.n_usable} candidats utilisables sur {res.n_candidates}, "
+          f"{res.n_cells} carreaux habités.")
+    total = res.demand_total
+    print(f"Aujourd'hui : {_num(res.covered_today)} {what} sur {_num(total)} sont à "
+          f"{r.minutes:g} min ou moins d'un lieu fixe ; "
+          f"{_num(total - res.covered_today)} ne le sont pas.")
+    for label, sol in (("Réponse immédiate (gloutonne)", res.greedy),
+                       ("Réponse du solveur (HiGHS)", res.milp)):
+        if sol is None:
             continue
         obj = (f"{_num(sol.covered)} {what} nouvellement couverts" if sol.model == "mclp"
                else f"{len(sol.selected)} arrêts, {_num(sol.covered)} {what} couverts")
@@ -106,21 +54,26 @@ def _print(res: dict[str, Any]) -> None:
         gap = "—" if sol.gap is None or not math.isfinite(sol.gap) else pct(sol.gap, 2)
         print(f"\n{label} : {obj} ({pct(sol.share, 1)} du manque) en {sol.seconds:.2f} s.")
         print(f"  Solution {sol.status_fr} ; meilleure borne : {bound} ; écart : {gap}.")
+    print(f"\nAvec les {len(res.best.selected)} arrêts : {_num(res.covered_with_stops)} {what} "
+          f"({pct(res.share(res.covered_with_stops), 1)}) ; encore hors de portée : "
+          f"{_num(res.still_out_of_reach)}.")
     print("\nArrêts, dans l'ordre de ce que chacun ajoute :")
-    for r in res["stops"].itertuples():
-        print(f"  {r.rang:>3}. {r.nom} ({r.commune}) — +{_num(r.gain)} {what} "
-              f"(cumul {_num(r.cumul)}) — {r.lon:.5f},{r.lat:.5f}")
+    for s in res.stops.itertuples():
+        print(f"  {s.rang:>3}. {s.nom} ({s.commune}) — +{_num(s.gain)} {what} "
+              f"(cumul {_num(s.cumul)}) — {s.lon:.5f},{s.lat:.5f}")
 
 
 def _propose(args: argparse.Namespace) -> int:
+    from maillage import settings
     from maillage.cli import print_json
+    from maillage.commands._shared import json_errors
+    from maillage.services.stops import StopsService
 
-    checked = check_args(args)
-    res = run(checked["mode"], args.minutes, checked["mix"], model=args.model, p=args.p,
-              share=args.share, scope=args.scope, time_limit=args.time_limit,
-              places=args.places, milp=not args.greedy_only)
+    with json_errors(args.json):
+        request = request_from_args(args).validated()  # before anything is loaded
+        res = StopsService.load(settings.get()).run(request)
     if args.json:
-        print_json(_as_json(res))
+        print_json(res.to_json())
     else:
         _print(res)
     return 0

@@ -54,7 +54,10 @@ def build_problem(args: argparse.Namespace):
             f"{args.workdays} 00:00-01:00")}))
     except schedule.ScheduleError as exc:
         raise MaillageError(f"Jours travaillés : {exc}.") from None
-    stops = tours_io.read_stops(Path(args.stops), args.frequency)
+    from maillage.commands._shared import import_progress
+
+    with import_progress(Path(args.stops).name, enabled=not args.json) as progress:
+        stops = tours_io.read_stops(Path(args.stops), args.frequency, progress=progress)
     if args.depot:
         depot = snap.parse_lonlat(args.depot)
         snap.check_in_martinique(*depot, label="Le dépôt")
@@ -69,14 +72,14 @@ def build_problem(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from analysis import tours
     from analysis.schedule import WEEKDAY_NAMES, fmt_time
-    from geo import tours_io
+    from geo import graphs, tours_io
     from maillage.cli import print_json
 
     problem = build_problem(args)
     for path in filter(None, (args.out, args.ics, args.csv)):
         if not Path(path).parent.is_dir():
             raise MaillageError(f"Dossier de sortie introuvable : {Path(path).parent}")
-    _, _, tr = tours.on_island(problem)
+    _, _, tr = graphs.on_island(problem)
     plan = tours.solve(problem, tr, args.time_limit)
     doc = tours_io.plan_json(plan, problem)
     Path(args.out).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -6,6 +6,15 @@ writer waits instead of failing. Write sessions start with ``BEGIN IMMEDIATE``
 on SQLite so two writers cannot deadlock on a lock upgrade. PostgreSQL
 (``MAILLAGE_DATABASE_URL=postgresql+psycopg://…``) uses the same code.
 
+The SQLite file's identity (device, inode) is recorded when it is first seen; every
+session checks the file is still that one (a cheap ``os.stat``), write sessions again
+once the write lock is held and just before committing. A store deleted or replaced
+while the server runs is refused in French (:class:`StoreGone`) instead of reading a
+deleted file or writing into one (those writes would be lost). ``maillage restore``
+copies into the live file (same identity) and then disposes the engines, so a new
+identity is recorded whenever the file had to be created again. A lost PostgreSQL
+connection becomes :class:`StoreUnavailable`.
+
 Usage::
 
     from maillage import db
@@ -17,14 +26,16 @@ Usage::
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.orm import Session
 
+from geo.errors import MaillageError
 from maillage import settings as settings_mod
 from maillage.settings import Settings
 
@@ -34,8 +45,93 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 MIGRATE_LOCK_KEY = 0x4D41494C  # "MAIL"
 
 
+class StoreGone(MaillageError):
+    """The SQLite file of the store vanished or was replaced since this process opened it."""
+
+
+class StoreUnavailable(MaillageError):
+    """The database server cannot be reached (PostgreSQL)."""
+
+
+#: (st_dev, st_ino) of each SQLite store file, by URL, as first seen by this process.
+_IDENTITY: dict[str, tuple[int, int]] = {}
+
+
+def _sqlite_file(url) -> Path | None:
+    """The file of an SQLite URL (None for an in-memory database)."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _remember(url: str, path: Path) -> None:
+    """Record the file's identity the first time it exists."""
+    if url not in _IDENTITY:
+        ident = _identity(path)
+        if ident is not None:
+            _IDENTITY[url] = ident
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def check_store(e: Engine, action: str = "write") -> None:
+    """Refuse in French when the SQLite file is not the one this process opened.
+
+    ``action`` is ``"write"`` (nothing was written) or ``"read"`` (nothing is shown
+    from a file that is gone). No-op for other databases and before the file exists.
+    """
+    if not _is_sqlite(e):
+        return
+    path = _sqlite_file(e.url)
+    key = str(e.url)
+    if path is None or key not in _IDENTITY:
+        return
+    if _identity(path) == _IDENTITY[key]:
+        return
+    what = ("enregistrement refusé, rien n'a été écrit" if action == "write"
+            else "lecture refusée (les données affichées seraient périmées)")
+    raise StoreGone(
+        f"La base de données {_shown(path)} a disparu ou a été remplacée pendant que le "
+        f"serveur tournait : {what}. Redémarrez le serveur (ou restaurez une sauvegarde "
+        "avec `maillage restore`)."
+    )
+
+
+def _lost(e: Engine, error: exc.DBAPIError, connected: bool) -> bool:
+    """A PostgreSQL error that means the server is gone (not a problem with the query)."""
+    if e.dialect.name != "postgresql":
+        return False
+    return (error.connection_invalidated or isinstance(error, exc.InterfaceError)
+            or (not connected and isinstance(error, exc.OperationalError)))
+
+
+def _unavailable(e: Engine, error: exc.DBAPIError, action: str) -> StoreUnavailable:
+    done = "rien n'a été écrit" if action == "write" else "lecture impossible"
+    return StoreUnavailable(
+        f"La base de données ({e.dialect.name}) est injoignable ou la connexion a été perdue "
+        f"({type(error.orig).__name__}) : {done}. Vérifiez que le serveur de base de données "
+        "tourne, puis réessayez."
+    )
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     """Pragmas on every new connection, and explicit BEGIN (deferred or immediate)."""
+    path = _sqlite_file(engine.url)
+    key = str(engine.url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -46,6 +142,8 @@ def _prepare_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
+        if path is not None:  # a new store file exists from here on
+            _remember(key, path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
@@ -67,6 +165,9 @@ def _build_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _prepare_sqlite(engine)
+        file = _sqlite_file(engine.url)
+        if file is not None:
+            _remember(str(engine.url), file)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -85,18 +186,44 @@ def _is_sqlite(e: Engine) -> bool:
 
 @contextmanager
 def write_session(s: Settings | None = None) -> Iterator[Session]:
-    """A session in one transaction: committed on success, rolled back on any error."""
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    Refused (:class:`StoreGone`) when the SQLite file vanished or was replaced: checked
+    before, once the write lock is held, and again just before the commit.
+    """
     e = engine(s)
+    check_store(e, "write")
     bind = e.execution_options(sqlite_begin="IMMEDIATE") if _is_sqlite(e) else e
-    with Session(bind=bind, expire_on_commit=False) as session, session.begin():
-        yield session
+    connected = False
+    try:
+        with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+            session.connection()  # BEGIN (IMMEDIATE on SQLite): the write lock is ours
+            connected = True
+            check_store(e, "write")
+            yield session
+            session.flush()
+            check_store(e, "write")  # still the same file: commit
+    except exc.DBAPIError as error:
+        if _lost(e, error, connected):
+            raise _unavailable(e, error, "write") from error
+        raise
 
 
 @contextmanager
 def read_session(s: Settings | None = None) -> Iterator[Session]:
-    """A read-only session (a snapshot that is never committed)."""
-    with Session(bind=engine(s), expire_on_commit=False) as session:
-        yield session  # closing ends the transaction; loaded objects stay readable
+    """A read-only session (a snapshot that is never committed); refused on a vanished file."""
+    e = engine(s)
+    check_store(e, "read")
+    connected = False
+    try:
+        with Session(bind=e, expire_on_commit=False) as session:
+            session.connection()
+            connected = True
+            yield session  # closing ends the transaction; loaded objects stay readable
+    except exc.DBAPIError as error:
+        if _lost(e, error, connected):
+            raise _unavailable(e, error, "read") from error
+        raise
 
 
 def migrate(s: Settings | None = None) -> None:
@@ -108,6 +235,7 @@ def migrate(s: Settings | None = None) -> None:
     from alembic import command
 
     e = engine(s)
+    check_store(e, "write")
     key = str(e.url)
     if key in _MIGRATED:
         return
@@ -156,3 +284,4 @@ def dispose_all() -> None:
         e.dispose()
     _ENGINES.clear()
     _MIGRATED.clear()
+    _IDENTITY.clear()

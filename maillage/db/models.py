@@ -1,4 +1,5 @@
-"""Tables of the store: places of the registry, their label history, accounts, import reports.
+"""Tables of the store: places of the registry, their label history, accounts and their
+sign-in throttles, import reports.
 
 A place holds the 32 fields of the national standard "lieux de médiation numérique"
 v1.0.2 as the standard writes them (multi-valued fields joined with ``|``), so that
@@ -126,11 +127,25 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_count: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SigninThrottle(Base):
+    """Recent failed sign-ins of one account name or one client (see :mod:`maillage.auth`).
+
+    Rows exist for unknown names exactly as for real accounts, so that throttling never
+    tells them apart; ``key`` is a SHA-256 of the scope and the name or client address.
+    """
+
+    __tablename__ = "signin_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "account" or "client"
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ImportRun(Base):

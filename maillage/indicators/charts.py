@@ -13,24 +13,18 @@ import math
 import pandas as pd
 
 from analysis import indicators as ind
+from maillage import fmt
 
 COLOR = "#0b6e4f"
 TARGET_COLOR = "#c0392b"
-MONTHS_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.",
-             "oct.", "nov.", "déc.")
+MONTHS_FR = fmt.MONTHS_SHORT
 
 
 def fmt(value: float | None, spec: ind.Indicator) -> str:
     """A value written the French way with its unit (« n.d. » when missing)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n.d."
     if spec.unit == "%":
-        text = f"{value:,.1f} %"
-    elif spec.integer:
-        text = f"{value:,.0f} {spec.unit}"
-    else:
-        text = f"{value:,.1f} {spec.unit}"
-    return text.replace(",", "\u202f").replace(".", ",")
+        return fmt.percent(value, 1)
+    return fmt.number(value, 0 if spec.integer else 1, spec.unit)
 
 
 def month_label(ts: pd.Timestamp) -> str:

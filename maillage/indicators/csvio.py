@@ -6,7 +6,7 @@ optionally, the informative columns :data:`INFO_COLUMNS` (ignored on import, wri
 by templates and exports). A file with any invalid row is refused as a whole with
 the row numbers and French reasons (:class:`maillage.registry.errors.ValidationError`,
 the registry's own mechanism); cells a spreadsheet would run as formulas are refused
-on import and neutralised on export (:func:`maillage.registry.csvio.escape_cell`).
+on import and neutralised on export (:func:`maillage.csvsafe.cell`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,7 +25,9 @@ import pandas as pd
 
 from analysis import indicators as ind
 from geo.errors import MaillageError
-from maillage.registry.csvio import escape_cell, unescape_cell
+from maillage import bounded_csv
+from maillage.csvsafe import cell as escape_cell
+from maillage.csvsafe import uncell as unescape_cell
 from maillage.registry.errors import ValidationError
 
 #: Columns every indicator file has.
@@ -84,48 +86,36 @@ def _fold(text: str) -> str:
     return "".join(c for c in norm if not unicodedata.combining(c))
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError([(None, "le fichier n'est pas encodé en UTF-8 (enregistrez-le en "
-                                      "« CSV UTF-8 »)")]) from exc
+def _read(source: bounded_csv.Source, bounds: bounded_csv.Bounds | None = None,
+          progress: bounded_csv.Progress | None = None
+          ) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
+    """Rows of a file (with ``_line``), and the rows left out for an import bound.
 
-
-def read(data: bytes) -> list[dict[str, str]]:
-    """Rows of a file as dicts of strings, with ``_line`` (header and cells checked)."""
-    text = _decode(data)
-    if not text.strip():
-        raise ValidationError([(None, "le fichier est vide")])
-    if "\x00" in text:
-        raise ValidationError([(None, "le fichier contient des caractères nuls : ce n'est pas "
-                                      "un CSV texte")])
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except csv.Error as exc:
-        raise ValidationError([(1, f"en-tête illisible ({exc})")]) from exc
-    if len(header) == 1 and ";" in header[0]:
-        raise ValidationError([(1, "le séparateur doit être la virgule « , », pas le "
-                                   "point-virgule")])
-    problems: list[tuple[int | None, str]] = []
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS + INFO_COLUMNS]
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if missing:
-        problems.append((1, "colonnes absentes : " + ", ".join(missing)))
-    if unknown:
-        problems.append((1, "colonnes inconnues : " + ", ".join(_short(c) for c in unknown)
-                         + f" (colonnes attendues : {', '.join(COLUMNS)})"))
-    if dupes:
-        problems.append((1, "colonnes en double : " + ", ".join(dupes)))
-    if problems:
-        raise ValidationError(problems)
-    rows: list[dict[str, str]] = []
-    line = 1
-    try:
-        for cells in reader:
-            line = reader.line_num
+    The file is read within ``bounds`` (:mod:`maillage.bounded_csv`); structural
+    problems raise at once, rows left out are returned so the other rows are checked.
+    """
+    with bounded_csv.open_csv(source, bounds, progress=progress,
+                              error=ValidationError) as reader:
+        header = [h.strip().lower() for h in reader.header]
+        if len(header) == 1 and ";" in header[0]:
+            raise ValidationError([(1, "le séparateur doit être la virgule « , », pas le "
+                                       "point-virgule")])
+        problems: list[tuple[int | None, str]] = []
+        present = set(header)
+        missing = [c for c in COLUMNS if c not in present]
+        unknown = [c for c in header if c not in COLUMNS + INFO_COLUMNS]
+        dupes = bounded_csv.duplicates(header)
+        if missing:
+            problems.append((1, "colonnes absentes : " + ", ".join(missing)))
+        if unknown:
+            problems.append((1, "colonnes inconnues : " + bounded_csv.listing(unknown)
+                             + f" (colonnes attendues : {', '.join(COLUMNS)})"))
+        if dupes:
+            problems.append((1, "colonnes en double : " + bounded_csv.listing(dupes)))
+        if problems:
+            raise ValidationError(problems)
+        rows: list[dict[str, str]] = []
+        for line, cells in reader.rows():
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
@@ -134,12 +124,27 @@ def read(data: bytes) -> list[dict[str, str]]:
             row = {h: c for h, c in zip(header, cells, strict=True)}
             row["_line"] = str(line)
             rows.append(row)
-    except csv.Error as exc:
-        problems.append((line + 1, f"ligne CSV illisible ({exc})"))
     if problems:
-        raise ValidationError(problems)
-    if not rows:
+        raise ValidationError(sorted(problems + reader.problems, key=_line_key))
+    if not rows and not reader.problems:
         raise ValidationError([(None, "le fichier ne contient aucune ligne de données")])
+    return rows, reader.problems
+
+
+def _line_key(problem: tuple[int | None, str]) -> int:
+    return problem[0] or 0
+
+
+def read(source: bounded_csv.Source, bounds: bounded_csv.Bounds | None = None
+         ) -> list[dict[str, str]]:
+    """Rows of a file as dicts of strings, with ``_line`` (header and cells checked).
+
+    ``source`` is the file's bytes, its path or a binary stream, read within the
+    import bounds (default: those of the settings).
+    """
+    rows, left_out = _read(source, bounds)
+    if left_out:
+        raise ValidationError(left_out)
     return rows
 
 
@@ -320,9 +325,25 @@ def check_parts(records: list[Record]) -> list[tuple[int | None, str]]:
     return problems
 
 
-def parse(data: bytes, ctx: Context) -> list[Record]:
-    """Read and validate a file; raise :class:`ValidationError` if any row is invalid."""
-    return check(read(data), ctx)
+def parse(source: bounded_csv.Source, ctx: Context | Callable[[], Context],
+          bounds: bounded_csv.Bounds | None = None,
+          progress: bounded_csv.Progress | None = None) -> list[Record]:
+    """Read and validate a file; raise :class:`ValidationError` if any row is invalid.
+
+    ``ctx`` may be a function giving the context, called once the file is read (a file
+    refused for a bound costs no query). ``progress(done_rows, bytes_read,
+    total_bytes)`` follows the reading (see :func:`maillage.bounded_csv.open_csv`).
+    """
+    rows, left_out = _read(source, bounds, progress)
+    if callable(ctx):
+        ctx = ctx()
+    if not left_out:
+        return check(rows, ctx)
+    try:
+        check(rows, ctx)
+    except ValidationError as exc:
+        raise ValidationError(sorted(exc.problems + left_out, key=_line_key)) from None
+    raise ValidationError(left_out)
 
 
 # --------------------------------------------------------------------------- writing

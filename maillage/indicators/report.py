@@ -13,6 +13,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from analysis import indicators as ind
+from maillage import fmt
 from maillage.indicators import charts
 
 _CSS = """
@@ -27,9 +28,7 @@ th:first-child,td:first-child{text-align:left} th{background:#f0f5f3}
 
 
 def _progress(p: float | None) -> str:
-    if p is None or not math.isfinite(p):
-        return "—"
-    return f"{p:.0f} %".replace(".", ",")
+    return fmt.percent(p, 0, missing="—")
 
 
 def _summary_table(rows: pd.DataFrame) -> str:

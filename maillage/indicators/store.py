@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from analysis import indicators as ind
-from maillage import db
+from maillage import bounded_csv, db
 from maillage.auth import EDITOR_ROLES, Actor, AuthError
 from maillage.db.models import LabelEvent, Place
 from maillage.indicators import csvio
@@ -120,15 +120,19 @@ def _upsert(session: Session, records: list[csvio.Record], source: str, by: str
     return counts
 
 
-def import_csv(actor: Actor | None, data: bytes, filename: str = "fichier.csv",
-               s: Settings | None = None, today: date | None = None) -> dict[str, Any]:
+def import_csv(actor: Actor | None, data: bounded_csv.Source, filename: str = "fichier.csv",
+               s: Settings | None = None, today: date | None = None,
+               progress: bounded_csv.Progress | None = None) -> dict[str, Any]:
     """Import a file in the indicators' format: every row or none.
 
     A figure already stored for the same indicator, month, commune, place and
-    dimension is replaced (re-importing a corrected file is safe).
+    dimension is replaced (re-importing a corrected file is safe). ``data`` is the
+    file's bytes, its path or a binary stream, read within the import bounds of ``s``
+    (:mod:`maillage.bounded_csv`); ``progress(done_rows, bytes_read, total_bytes)``
+    follows the reading.
     """
     actor = require_federation(actor)
-    records = csvio.parse(data, context(s, today))
+    records = csvio.parse(data, lambda: context(s, today), bounded_csv.of(s), progress)
     with db.write_session(s) as session:
         counts = _upsert(session, records, f"import {filename}"[:200], actor.username)
     return {"rows": len(records), **counts}

@@ -13,38 +13,20 @@ import contextlib
 import csv
 import io
 import json
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from maillage import bounded_csv, csvsafe
 from maillage.registry import location, standard
 from maillage.registry.errors import ValidationError
 
-#: First characters that make a spreadsheet evaluate a cell.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-
-
-def _needs_prefix(value: str) -> bool:
-    """True when the cell must carry a protective ``'`` (recursive on existing quotes)."""
-    if not value:
-        return False
-    if value[0] in FORMULA_START:
-        return not _NUMBER.match(value)  # plain numbers (-61.07, +596…) are not formulas
-    return value[0] == "'" and _needs_prefix(value[1:])
-
-
-def escape_cell(value: str) -> str:
-    """Neutralise a formula-like cell by prefixing ``'`` (plain numbers are left alone)."""
-    return "'" + value if _needs_prefix(value) else value
-
-
-def unescape_cell(value: str) -> str:
-    """Inverse of :func:`escape_cell`: remove the ``'`` that :func:`escape_cell` added."""
-    if value.startswith("'") and _needs_prefix(value[1:]):
-        return value[1:]
-    return value
+#: First characters that make a spreadsheet evaluate a cell (see :mod:`maillage.csvsafe`).
+FORMULA_START = csvsafe.FORMULA_START
+#: Neutralise a formula-like cell by prefixing ``'`` (plain numbers are left alone).
+escape_cell = csvsafe.cell
+#: Inverse of :func:`escape_cell`: remove the ``'`` that :func:`escape_cell` added.
+unescape_cell = csvsafe.uncell
 
 
 def columns(include_local: bool, private: bool) -> list[str]:
@@ -82,54 +64,37 @@ def write_geojson(rows: Iterable[dict[str, str]], include_local: bool = True,
                       ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError([(None, "le fichier n'est pas encodé en UTF-8 (enregistrez-le "
-                                      "en « CSV UTF-8 »)")]) from exc
+def _read(source: bounded_csv.Source, bounds: bounded_csv.Bounds | None = None,
+          progress: bounded_csv.Progress | None = None
+          ) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
+    """Rows of a CSV file, and the rows left out for a bound (read within ``bounds``).
 
-
-def _csv_reason(exc: csv.Error) -> str:
-    """A French reason for the csv module's errors."""
-    text = str(exc)
-    if "field larger than field limit" in text:
-        return f"une cellule dépasse {csv.field_size_limit()} caractères"
-    if "NUL" in text:
-        return "caractère nul : ce n'est pas un fichier texte"
-    return text
-
-
-def read_csv(data: bytes) -> list[dict[str, str]]:
-    """Rows of a CSV file as dicts of strings (header checked, formula prefixes removed)."""
-    text = _decode(data)
-    if not text.strip():
-        raise ValidationError([(None, "le fichier est vide")])
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        raise ValidationError([(1, f"en-tête illisible ({_csv_reason(exc)})")]) from exc
-    problems: list[tuple[int | None, str]] = []
-    if len(header) == 1 and ";" in header[0]:
-        raise ValidationError([(1, "le séparateur doit être la virgule « , », pas le "
-                                   "point-virgule")])
-    known = set(standard.fields()) | set(standard.LOCAL_FIELDS)
-    missing = [c for c in standard.fields() if c not in header]
-    unknown = [c for c in header if c not in known]
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if missing:
-        problems.append((1, "colonnes du standard absentes : " + ", ".join(missing)))
-    if unknown:
-        problems.append((1, "colonnes inconnues : " + ", ".join(unknown)))
-    if dupes:
-        problems.append((1, "colonnes en double : " + ", ".join(dupes)))
-    if problems:
-        raise ValidationError(problems)
-    rows = []
-    line_no = 1
-    try:
-        for line_no, cells in enumerate(reader, start=2):
+    Structural problems (header, cell counts, a bound of the whole file) raise at once;
+    rows left out for a bound (a cell too long…) are returned, so that the other rows
+    are still checked and every problem of the file is listed together.
+    """
+    with bounded_csv.open_csv(source, bounds, progress=progress,
+                              error=ValidationError) as reader:
+        header = [h.strip() for h in reader.header]
+        problems: list[tuple[int | None, str]] = []
+        if len(header) == 1 and ";" in header[0]:
+            raise ValidationError([(1, "le séparateur doit être la virgule « , », pas le "
+                                       "point-virgule")])
+        known = set(standard.fields()) | set(standard.LOCAL_FIELDS)
+        present = set(header)
+        missing = [c for c in standard.fields() if c not in present]
+        unknown = [c for c in header if c not in known]
+        dupes = bounded_csv.duplicates(header)
+        if missing:
+            problems.append((1, "colonnes du standard absentes : " + ", ".join(missing)))
+        if unknown:
+            problems.append((1, "colonnes inconnues : " + bounded_csv.listing(unknown)))
+        if dupes:
+            problems.append((1, "colonnes en double : " + bounded_csv.listing(dupes)))
+        if problems:
+            raise ValidationError(problems)
+        rows = []
+        for line_no, cells in reader.rows():
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
@@ -138,12 +103,27 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
             row = {h: unescape_cell(c) for h, c in zip(header, cells, strict=True)}
             row["_line"] = str(line_no)
             rows.append(row)
-    except csv.Error as exc:
-        problems.append((line_no + 1, f"ligne CSV illisible ({_csv_reason(exc)})"))
     if problems:
-        raise ValidationError(problems)
-    if not rows:
+        raise ValidationError(sorted(problems + reader.problems, key=_line_key))
+    if not rows and not reader.problems:
         raise ValidationError([(None, "le fichier ne contient aucun lieu")])
+    return rows, reader.problems
+
+
+def _line_key(problem: tuple[int | None, str]) -> int:
+    return problem[0] or 0
+
+
+def read_csv(source: bounded_csv.Source, bounds: bounded_csv.Bounds | None = None
+             ) -> list[dict[str, str]]:
+    """Rows of a CSV file as dicts of strings (header checked, formula prefixes removed).
+
+    ``source`` is the file's bytes, its path or a binary stream, read within the
+    import bounds (default: those of the settings, see :mod:`maillage.bounded_csv`).
+    """
+    rows, left_out = _read(source, bounds)
+    if left_out:
+        raise ValidationError(left_out)
     return rows
 
 
@@ -185,11 +165,23 @@ def check_rows(rows: list[dict[str, str]], isl: location.Island | None = None
     return errors, warnings
 
 
-def parse(data: bytes, isl: location.Island | None = None
+def parse(source: bounded_csv.Source,
+          isl: location.Island | Callable[[], location.Island] | None = None,
+          bounds: bounded_csv.Bounds | None = None,
+          progress: bounded_csv.Progress | None = None,
           ) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
-    """Read and validate a file; raise :class:`ValidationError` if any row is invalid."""
-    rows = read_csv(data)
+    """Read and validate a file; raise :class:`ValidationError` if any row is invalid.
+
+    ``isl`` may be a function giving the island, called once the file is read (a file
+    refused for a bound costs no loading). ``progress(done_rows, bytes_read,
+    total_bytes)`` follows the reading (see :func:`maillage.bounded_csv.open_csv`).
+    """
+    rows, left_out = _read(source, bounds, progress)
+    if callable(isl):
+        isl = isl()
     errors, warnings = check_rows(rows, isl)
+    if left_out:
+        raise ValidationError(sorted(errors + left_out, key=_line_key))
     if errors:
         raise ValidationError(errors)
     return rows, warnings

@@ -22,8 +22,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from maillage import db
-from maillage.auth import Actor, require_editor
+from maillage import bounded_csv, db
+from maillage.auth import Actor, require_editor, require_role
 from maillage.db.models import LABEL_STATUSES, ImportIssue, ImportRun, LabelEvent, Place
 from maillage.registry import csvio, hours, initial, location, standard
 from maillage.registry.errors import ConflictError, NotFoundError, ValidationError
@@ -257,11 +257,19 @@ def change_label(actor: Actor | None, place_id: str, status: str | None, expecte
         return expected_version + 1
 
 
-def import_csv(actor: Actor | None, data: bytes, filename: str = "fichier.csv",
-               s: Settings | None = None) -> dict[str, Any]:
-    """Import a standard CSV: all rows or nothing. Existing ids are updated, new ones added."""
+def import_csv(actor: Actor | None, data: bounded_csv.Source, filename: str = "fichier.csv",
+               s: Settings | None = None, progress: bounded_csv.Progress | None = None
+               ) -> dict[str, Any]:
+    """Import a standard CSV: all rows or nothing. Existing ids are updated, new ones added.
+
+    ``data`` is the file's bytes, its path or a binary stream (an upload); it is read
+    within the import bounds of ``s`` (:mod:`maillage.bounded_csv`) and refused, with
+    nothing written, as soon as it breaks one. ``progress(done_rows, bytes_read,
+    total_bytes)`` follows the reading.
+    """
     actor = require_editor(actor)
-    parsed, warnings = csvio.parse(data, location.island(s))
+    parsed, warnings = csvio.parse(data, lambda: location.island(s), bounded_csv.of(s),
+                                   progress)
     db.migrate(s)
     with db.write_session(s) as session:
         existing = {p.id: p for p in session.scalars(select(Place))}
@@ -357,8 +365,7 @@ def report(s: Settings | None = None, kind: str = "initial") -> dict[str, Any]:
 
 def delete_all_places(actor: Actor | None, s: Settings | None = None) -> int:
     """Remove every place (admin only; used to reload from scratch)."""
-    actor = require_editor(actor)
-    if actor.role != "admin":
-        raise ValidationError([(None, "réservé aux administrateurs")], what="La suppression")
+    require_role(actor, {"admin"}, "supprimer tous les lieux du registre")
+    db.migrate(s)
     with db.write_session(s) as session:
         return session.execute(delete(Place)).rowcount

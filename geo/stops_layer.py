@@ -1,0 +1,40 @@
+"""The map of proposed mobile-workshop stops: the stops and the cells they bring in reach.
+
+Stop names come from open data (bus stops, town halls) and from the registry: they
+reach the map only as :class:`geo.mapsafe.TextLayer` properties, set as text.
+"""
+
+from __future__ import annotations
+
+import folium
+import numpy as np
+import pandas as pd
+
+from geo import basemap, mapsafe
+
+STOP_STYLE = {"radius": 9, "color": "#b30000", "weight": 2, "fill": True,
+              "fillColor": "#fc8d59", "fillOpacity": 0.9}
+CELL_STYLE = {"radius": 3, "weight": 0, "fill": True, "fillColor": "#2b8cbe",
+              "fillOpacity": 0.6}
+
+
+def stops_map(stops: pd.DataFrame, cells_lonlat: np.ndarray, gain_text: list[str]
+              ) -> folium.Map:
+    """Proposed ``stops`` (``rang, nom, commune, lon, lat``) and the newly covered cells.
+
+    ``gain_text``: what each stop adds, already worded in French.
+    """
+    m = basemap.base_map(canvas=True, credits="Insee Filosofi 2017, DILA, Martinique Transport")
+    cells = [mapsafe.feature(mapsafe.point(x, y), {}) for x, y in np.asarray(cells_lonlat)]
+    mapsafe.TextLayer(mapsafe.collection(cells), name="Carreaux nouvellement à portée",
+                      style=CELL_STYLE, interactive=False).add_to(m)
+    feats = [mapsafe.feature(mapsafe.point(lon, lat), {
+        "arret": f"{rang}. {mapsafe.plain(nom)}", "commune": mapsafe.plain(commune),
+        "ajoute": gain})
+        for rang, nom, commune, lon, lat, gain in zip(
+            stops["rang"], stops["nom"], stops["commune"], stops["lon"], stops["lat"],
+            gain_text, strict=True)]
+    mapsafe.TextLayer(mapsafe.collection(feats), name="Arrêts proposés", style=STOP_STYLE,
+                      tooltip="arret", title="arret",
+                      fields=[("commune", "Commune"), ("ajoute", "Apport")]).add_to(m)
+    return m
