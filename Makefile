@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+# Address the dashboard listens on: this machine only, unless told otherwise
+# (behind a reverse proxy, see the README, « Ouvrir au public »).
+ADDRESS ?= 127.0.0.1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -23,7 +26,7 @@ data: setup
 
 # Set everything up and open the dashboard on the real data.
 run: data
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 # Set everything up and run the whole test suite.
 test: setup

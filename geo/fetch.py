@@ -4,9 +4,11 @@ Every file is checked against the catalogue's sha256 before use; a download is
 written to a temporary file, checked, then moved into the cache in one step, so
 a failed or interrupted download never leaves a half file behind.
 
-Pages never download: the dashboard runs every page inside :func:`page_mode`, where a
-source missing from the mirror and the cache raises a :class:`DataError` saying to run
-``maillage data`` (which downloads) instead of fetching it during a page view.
+Pages never download: inside :func:`page_mode` (``app.py`` runs every page in it) and
+in any thread a registered probe says is serving a page (``ui`` registers Streamlit's
+script threads, so callbacks, fragments and a page run without ``app.py`` count too),
+a source missing from the mirror and the cache raises a :class:`DataError` saying to
+run ``maillage data`` (which downloads) instead of fetching it during a page view.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ _MANIFEST = "manifest.json"
 #: True while a dashboard page runs (this thread only): sources are never downloaded then.
 _PAGE_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("maillage_page_mode",
                                                                   default=False)
+#: Callables telling whether the current thread serves a page (``ui`` registers Streamlit's).
+_PAGE_PROBES: list[Callable[[], bool]] = []
+
+
+def register_page_probe(probe: Callable[[], bool]) -> None:
+    """Add a test of "this thread runs a page" (callbacks and fragments included)."""
+    if probe not in _PAGE_PROBES:
+        _PAGE_PROBES.append(probe)
 
 
 @contextlib.contextmanager
@@ -56,8 +66,8 @@ def page_mode() -> Iterator[None]:
 
 
 def downloads_allowed() -> bool:
-    """Whether :func:`resolve` may download here (False inside :func:`page_mode`)."""
-    return not _PAGE_MODE.get()
+    """Whether :func:`resolve` may download here: never while a page runs."""
+    return not (_PAGE_MODE.get() or any(probe() for probe in _PAGE_PROBES))
 
 
 def missing_message(ds: Dataset) -> str:

@@ -3,28 +3,27 @@
 :func:`to_networkx` turns an :class:`analysis.graph.Graph` into a ``networkx.MultiDiGraph``
 in osmnx's conventions: graph attribute ``crs`` = ``EPSG:4326``, nodes with ``x`` (lon)
 and ``y`` (lat), one directed edge per direction allowed, with ``length`` (metres, the
-engine's), ``travel_time`` (seconds, the engine's), ``geometry`` (a lon/lat LineString
-from ``u`` to ``v``), ``oneway`` and ``reversed`` as osmnx sets them, and ``osmid``. The
-engine keeps neither OSM ids nor ``highway``/``name`` tags, so node ids are the engine's
-node indices (or the ids of the graph it was read from) and an edge's ``osmid`` is its
-engine edge index, shared by both directions like a way's id. An edge whose speed is not
-the same all along it (pieces of several ways merged by the engine) carries
-``time_fractions``: the share of its time already travelled at each vertex, so that
-reading it back gives the same times to points inside the edge.
+engine's), ``travel_time`` (seconds, the engine's), ``oneway``, ``osmid`` and, when the
+edge bends, ``geometry`` (a lon/lat LineString from ``u`` to ``v``). Coordinates are
+rounded to 1e-7° (OSM's own precision, about 1 cm). The engine keeps neither OSM ids nor
+``highway``/``name`` tags, so node ids are the engine's node indices (or the ids of the
+graph it was read from) and an edge's ``osmid`` is its engine edge index, shared by both
+directions like a way's id. An edge whose speed is not the same all along it (pieces of
+several ways merged by the engine) also carries ``time_fractions``: the share of its time
+already travelled at each vertex, so that reading it back gives the same times to points
+inside the edge.
 
 :func:`from_networkx` reads any osmnx-style graph (nodes ``x``/``y`` in the graph's
 ``crs``, edges with ``length`` and, optionally, ``travel_time``) into the engine: the two
-directions of a road (same ends, same length, reversed geometry) become one two-way
+directions of a road (same ends, same length, same vertices reversed) become one two-way
 engine edge, a missing ``travel_time`` is computed from the length and the engine's speed
-rules (:func:`analysis.graph.way_speeds_kmh`: ``maxspeed``, else the class table
-``settings.DRIVE_SPEEDS_KMH``; walking pace both ways on foot) through
-``osmnx.add_edge_travel_times``, and only the largest strongly connected component is
-kept, as for the island's graphs.
+rules (``maxspeed``, else the class table ``settings.DRIVE_SPEEDS_KMH``; walking pace on
+foot, both ways) through ``osmnx.add_edge_travel_times``, and only the largest strongly
+connected component is kept, as for the island's graphs. No node is merged.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import networkx as nx
 import numpy as np
 
 from analysis import graph as graph_mod
+from analysis.arrays import ranges
 from analysis.graph import Graph, check_mode
 from geo.errors import MaillageError
 from maillage import settings as settings_mod
@@ -41,6 +41,8 @@ from maillage.settings import Settings
 TIME_FRACTIONS = "time_fractions"
 #: Graph attribute naming the engine mode a GraphML file was exported from.
 MODE_ATTR = "maillage_mode"
+#: Decimals of the exported longitudes and latitudes (OSM's own precision, about 1 cm).
+LONLAT_DECIMALS = 7
 #: Two directions of a road are paired when their lengths agree this closely (metres).
 _PAIR_LEN_M = 1e-3
 #: ... and their vertices, once projected (metres).
@@ -74,12 +76,14 @@ def to_networkx(g: Graph) -> nx.MultiDiGraph:
     crs = settings_mod.CRS_STORE
     ids = np.empty(g.n_nodes, dtype=object)
     ids[:] = _node_ids(g)
-    lonlat = to_lonlat(g.node_xy)
+    lonlat = np.round(to_lonlat(g.node_xy), LONLAT_DECIMALS)
     nodes = gpd.GeoDataFrame({"x": lonlat[:, 0], "y": lonlat[:, 1]},
                              index=pd.Index(ids, name="osmid"),
                              geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=crs)
 
-    lines = shapely.linestrings(to_lonlat(g.geom_xy), indices=g.geom_edge)
+    lines = shapely.linestrings(np.round(to_lonlat(g.geom_xy), LONLAT_DECIMALS),
+                                indices=g.geom_edge)
+    lines[np.diff(g.geom_off) == 2] = None  # osmnx: a straight edge has no geometry
     fwd, bwd = np.isfinite(g.edge_fwd), np.isfinite(g.edge_bwd)
     e = np.concatenate([np.flatnonzero(fwd), np.flatnonzero(bwd)])
     rev = np.concatenate([np.zeros(fwd.sum(), bool), np.ones(bwd.sum(), bool)])
@@ -89,14 +93,13 @@ def to_networkx(g: Graph) -> nx.MultiDiGraph:
     # time fractions, only where they differ from the length fractions
     gap = np.maximum.reduceat(np.abs(g.geom_ft - g.geom_fl), g.geom_off[:-1])
     fractions = np.full(len(e), None, dtype=object)
-    for i in np.flatnonzero(gap[e] > 1e-12):
+    for i in np.flatnonzero(gap[e] > 1e-9):
         ft = g.geom_ft[g.geom_off[e[i]]:g.geom_off[e[i] + 1]]
         fractions[i] = (1.0 - ft[::-1] if rev[i] else ft).tolist()
     edges = gpd.GeoDataFrame({
         "u": ids[u], "v": ids[v],
         "osmid": e.astype(np.int64),
         "oneway": ~(fwd[e] & bwd[e]),
-        "reversed": rev,
         "length": g.edge_len[e],
         "travel_time": np.where(rev, g.edge_bwd[e], g.edge_fwd[e]),
         TIME_FRACTIONS: fractions,
@@ -213,7 +216,7 @@ def from_networkx(G: nx.MultiDiGraph, mode: str, s: Settings | None = None) -> G
     if any("x" not in d or "y" not in d for _, d in G.nodes(data=True)):
         raise GraphFileError("Chaque nœud du graphe doit avoir ses coordonnées « x » et « y ».")
     try:
-        nodes, edges = ox.graph_to_gdfs(G, fill_edge_geometry=True)
+        nodes, edges = ox.graph_to_gdfs(G, fill_edge_geometry=False)
         nodes = nodes.to_crs(settings_mod.CRS_MEASURE)
         edges = edges.to_crs(settings_mod.CRS_MEASURE)
     except (ValueError, TypeError) as exc:
@@ -234,60 +237,109 @@ def from_networkx(G: nx.MultiDiGraph, mode: str, s: Settings | None = None) -> G
     eu = position.get_indexer(edges.index.get_level_values(0))
     ev = position.get_indexer(edges.index.get_level_values(1))
     coords, which = shapely.get_coordinates(edges.geometry.to_numpy(), return_index=True)
-    starts = np.searchsorted(which, np.arange(len(edges) + 1))
-    ft_col = edges[TIME_FRACTIONS].to_numpy() if TIME_FRACTIONS in edges.columns else None
-
-    def line(i: int) -> np.ndarray:
-        xy = coords[starts[i]:starts[i + 1]].copy()
-        a, b = node_xy[eu[i]], node_xy[ev[i]]
-        if len(xy) < 2:
-            return np.vstack([a, b])
-        if (np.hypot(*(xy[0] - a)) + np.hypot(*(xy[-1] - b))
-                > np.hypot(*(xy[-1] - a)) + np.hypot(*(xy[0] - b))):
-            xy = xy[::-1]  # drawn from v to u
-        xy[0], xy[-1] = a, b
-        return xy
+    off, xy = _edge_lines(coords, which, node_xy, eu, ev)
 
     usable = np.flatnonzero(np.isfinite(time))
-    lines = {int(i): line(int(i)) for i in usable}
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i in usable.tolist():
-        groups[(min(eu[i], ev[i]), max(eu[i], ev[i]))].append(i)
-
-    def reverse_of(i: int, j: int) -> bool:
-        a, b = lines[i], lines[j]
-        return (abs(length[i] - length[j]) <= _PAIR_LEN_M and a.shape == b.shape
-                and bool(np.all(np.abs(a - b[::-1]) <= _PAIR_XY_M)))
-
-    out: list[tuple[int, float, float]] = []  # (nx edge drawn u -> v, fwd s, bwd s)
-    for members in groups.values():
-        free = list(members)
-        while free:
-            i = free.pop(0)
-            j = next((j for j in free if eu[j] == ev[i] and ev[j] == eu[i] and reverse_of(i, j)),
-                     None)
-            if j is not None:
-                free.remove(j)
-                out.append((i, time[i], time[j]))
-            else:  # one way only; on foot the engine walks every road both ways
-                out.append((i, time[i], time[i] if mode == "walk" else np.inf))
-
-    pick = np.array([i for i, _, _ in out], dtype=np.int64)
-    geoms = [lines[i] for i in pick.tolist()]
-    counts = np.array([len(xy) for xy in geoms], dtype=np.int64)
-    geom_off = np.concatenate([[0], np.cumsum(counts)])
+    ahead, back = _pairs(off, xy, eu, ev, length, usable)
+    single = np.setdiff1d(usable, np.concatenate([ahead, back]))
+    pick = np.concatenate([ahead, single])
+    fwd = time[pick]
+    # a road drawn one way only: one-way by car, walked both ways on foot (as the engine does)
+    bwd = np.concatenate([time[back], time[single] if mode == "walk" else
+                          np.full(len(single), np.inf)])
+    counts = np.diff(off)[pick]
+    gidx = ranges(off[pick], counts)
     geom_ft = None
-    if ft_col is not None:
-        parts = [_fractions(ft_col[i], len(xy)) for i, xy in zip(pick, geoms, strict=True)]
-        if any(p is not None for p in parts):
-            geom_ft = np.concatenate([np.full(len(xy), np.nan) if p is None else p
-                                      for p, xy in zip(parts, geoms, strict=True)])
+    if TIME_FRACTIONS in edges.columns:
+        given = edges[TIME_FRACTIONS].to_numpy()
+        geom_ft = np.full(len(gidx), np.nan)
+        start = np.concatenate([[0], np.cumsum(counts)])
+        for k in np.flatnonzero([isinstance(given[i], list | tuple) for i in pick]):
+            ft = _fractions(given[pick[k]], int(counts[k]))
+            if ft is not None:
+                geom_ft[start[k]:start[k + 1]] = ft
     g, kept = graph_mod.from_edges(
-        mode, node_xy, eu[pick], ev[pick],
-        np.array([f for _, f, _ in out]), np.array([b for _, _, b in out]), length[pick],
-        geom_off, np.vstack(geoms), geom_ft, meta={"source": "osmnx"})
+        mode, node_xy, eu[pick], ev[pick], fwd, bwd, length[pick],
+        np.concatenate([[0], np.cumsum(counts)]), xy[gidx], geom_ft, meta={"source": "osmnx"})
     g.meta["node_ids"] = [_plain(n) for n in np.asarray(nodes.index, dtype=object)[kept]]
     return g
+
+
+def _edge_lines(coords: np.ndarray, which: np.ndarray, node_xy: np.ndarray, eu: np.ndarray,
+                ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of every edge from its u to its v: (offsets (m + 1,), xy).
+
+    The edge's geometry when it has one (turned round if drawn from v to u, its ends put
+    exactly on the nodes), else the straight segment between the nodes (osmnx's rule).
+    """
+    m = len(eu)
+    n_geom = np.bincount(which, minlength=m)
+    straight = n_geom < 2
+    n = np.where(straight, 2, n_geom)
+    off = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    xy = np.zeros((int(off[-1]), 2))
+    bent = np.flatnonzero(~straight)
+    g_start = np.concatenate([[0], np.cumsum(n_geom)])[:-1]
+    xy[ranges(off[bent], n[bent])] = coords[ranges(g_start[bent], n[bent])]
+    a, b = node_xy[eu], node_xy[ev]
+    first, last = off[:-1], off[1:] - 1
+
+    def dist(p, q):
+        return np.hypot(*(p - q).T)
+
+    flip = ~straight & (dist(xy[last], a) + dist(xy[first], b)
+                        < dist(xy[first], a) + dist(xy[last], b))
+    if flip.any():
+        f = np.flatnonzero(flip)
+        idx = ranges(off[f], n[f])
+        xy[idx] = xy[np.repeat(off[f] + off[f + 1] - 1, n[f]) - idx + np.repeat(off[f], n[f])]
+    xy[first], xy[last] = a, b
+    return off, xy
+
+
+def _pairs(off: np.ndarray, xy: np.ndarray, eu: np.ndarray, ev: np.ndarray, length: np.ndarray,
+           usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two directions of the same roads: edges ``ahead[k]`` and ``back[k]`` run between
+    the same nodes, one each way, with the same length and the same vertices reversed."""
+    import pandas as pd
+
+    n = np.diff(off)
+    lo, hi = np.minimum(eu, ev), np.maximum(eu, ev)
+    is_lo = eu == lo
+    c = (n - 1) // 2  # a middle vertex, the same one whichever way the edge is drawn
+    mid = np.round(xy[off[:-1] + np.where(is_lo, c, n - 1 - c)], 3)
+    cand = usable[eu[usable] != ev[usable]]
+    loops = usable[eu[usable] == ev[usable]]
+    keys = ["lo", "hi", "len", "n", "mx", "my"]
+    df = pd.DataFrame({"lo": lo[cand], "hi": hi[cand], "len": np.round(length[cand], 3),
+                       "n": n[cand], "mx": mid[cand, 0], "my": mid[cand, 1],
+                       "fwd": is_lo[cand], "i": cand})
+    df["rank"] = df.groupby([*keys, "fwd"], sort=False).cumcount()
+    both = df[df["fwd"]].merge(df[~df["fwd"]], on=[*keys, "rank"], suffixes=("", "_b"))
+    i, j = both["i"].to_numpy(np.int64), both["i_b"].to_numpy(np.int64)
+    # loops (u == v, a handful): pair by hand
+    free = loops.tolist()
+    li, lj = [], []
+    while free:
+        p = free.pop(0)
+        q = next((q for q in free if n[q] == n[p] and abs(length[p] - length[q]) <= _PAIR_LEN_M
+                  and np.abs(xy[off[p]:off[p + 1]] - xy[off[q]:off[q + 1]][::-1]).max()
+                  <= _PAIR_XY_M), None)
+        if q is not None:
+            free.remove(q)
+            li.append(p)
+            lj.append(q)
+    i, j = np.concatenate([i, li]).astype(np.int64), np.concatenate([j, lj]).astype(np.int64)
+    if not len(i):
+        return i, j
+    # check every vertex: the same road drawn the other way
+    k = n[i]
+    idx_i = ranges(off[i], k)
+    idx_j = np.repeat(off[j] + k - 1, k) - (idx_i - np.repeat(off[i], k))
+    err = np.maximum.reduceat(np.abs(xy[idx_i] - xy[idx_j]).max(axis=1),
+                              np.concatenate([[0], np.cumsum(k)[:-1]]))
+    ok = (err <= _PAIR_XY_M) & (np.abs(length[i] - length[j]) <= _PAIR_LEN_M) & (n[j] == k)
+    return i[ok], j[ok]
 
 
 def _plain(value: Any) -> Any:

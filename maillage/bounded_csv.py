@@ -303,19 +303,17 @@ class Reader:
     bounds: Bounds
     #: rows left out for a bound (too many cells, a cell too long), with French reasons
     problems: list[Problem] = field(default_factory=list)
-    _records: Iterator[list[str]] | None = None
-    _pending: list[list[str]] = field(default_factory=list)
-    _next: Callable[[], list[str] | None] | None = None
+    _pending: list[tuple[int, list[str]]] = field(default_factory=list)
+    _next: Callable[[], tuple[int, list[str]] | None] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """``(line, cells)`` of every row after the header (blank ones too)."""
         assert self._next is not None
-        line = 1
         while True:
-            cells = self._next()
-            if cells is None:
+            record = self._next()
+            if record is None:
                 return
-            line += 1
+            line, cells = record
             if len(cells) > self.bounds.max_columns:
                 self.problems.append((line, _row_width_message(len(cells), self.bounds)))
                 continue
@@ -407,20 +405,24 @@ def open_csv(source: Source, bounds: Bounds | None = None, *,
         records = csv.reader(lines, delimiter=delim)
         reader = Reader([], bounds)
 
-        def pull() -> list[str] | None:
+        def pull() -> tuple[int, list[str]] | None:
+            """The next record and its number (the header is 1)."""
             if reader._pending:
                 return reader._pending.pop()
             cells = guarded(lambda: next(records, None))
             if cells is None:
                 return None
             state["record"] += 1
-            return cells
+            return state["record"], cells
 
-        header = pull()
-        assert header is not None
+        first_record = pull()
+        assert first_record is not None
+        header = first_record[1]
         if not any(c.strip() for c in header):  # blank first line: empty file?
-            while (ahead := pull()) is not None and not any(c.strip() for c in ahead):
-                if state["record"] > bounds.max_rows + 1:
+            blank = 0
+            while (ahead := pull()) is not None and not any(c.strip() for c in ahead[1]):
+                blank += 1
+                if blank > bounds.max_rows:
                     raise error([(None, _rows_message(bounds))])
             if ahead is None:
                 raise error([(None, "le fichier est vide")])
@@ -429,18 +431,18 @@ def open_csv(source: Source, bounds: Bounds | None = None, *,
             raise error([(1, _columns_message(len(header), bounds))])
         reader.header = header
 
-        def next_row() -> list[str] | None:
-            cells = pull()
-            if cells is None:
+        def next_row() -> tuple[int, list[str]] | None:
+            record = pull()
+            if record is None:
                 if progress is not None:
                     progress(state["rows"], counter.count, total)
                 return None
-            state["rows"] += 1
+            state["rows"] = record[0] - 1  # rows after the header, blank ones too
             if state["rows"] > bounds.max_rows:
                 raise error([(None, _rows_message(bounds))])
             if progress is not None and state["rows"] % PROGRESS_EVERY == 0:
                 progress(state["rows"], counter.count, total)
-            return cells
+            return record
 
         reader._next = next_row
         yield reader

@@ -59,10 +59,22 @@ argparse._ = _french  # type: ignore[attr-defined]
 argparse.ngettext = _french_n  # type: ignore[attr-defined]
 
 
+#: Set by :func:`main` when the command line asks for ``--json``: errors are JSON too.
+_JSON_ERRORS = False
+
+
+def error_payload(message: str, details: Sequence[dict] = ()) -> dict[str, Any]:
+    """The JSON printed for a refusal in ``--json`` mode: message and, per row, details."""
+    return {"erreur": message, "details": list(details)}
+
+
 class FrenchParser(argparse.ArgumentParser):
-    """An argument parser whose errors are French and exit with code 2."""
+    """An argument parser whose errors are French (JSON with ``--json``), exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if _JSON_ERRORS:
+            print_json(error_payload(f"erreur d'argument : {message}"))
+            self.exit(EXIT_USAGE)
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"maillage : erreur : {message}\n")
 
@@ -91,12 +103,18 @@ def print_json(payload: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    global _JSON_ERRORS
+    words = list(sys.argv[1:] if argv is None else argv)
+    _JSON_ERRORS = "--json" in words
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     try:
         return int(args.handler(args) or 0)
     except MaillageError as exc:
-        print(f"maillage : {exc}", file=sys.stderr)
+        if _JSON_ERRORS:
+            print_json(error_payload(str(exc), getattr(exc, "details", ())))
+        else:
+            print(f"maillage : {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("maillage : interrompu.", file=sys.stderr)

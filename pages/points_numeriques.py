@@ -101,7 +101,9 @@ if chosen:
     }
     detail = [(titles.get(k, local_titles.get(k, k)), place.get(k, "")) for k in
               [*standard.fields(), *local_titles] if k in place.index]
-    st.table(pd.DataFrame([(t, "" if v is None else str(v).replace("|", ", "))
+    # st.table renders its cells as markdown: every value goes through widgets.md.
+    st.table(pd.DataFrame([(widgets.md(t), widgets.md("" if v is None else
+                                                      str(v).replace("|", ", ")))
                            for t, v in detail], columns=["Champ", "Valeur"]))
     if editor:
         st.caption("Historique du label : " + (" ; ".join(widgets.md(

@@ -73,7 +73,8 @@ def search_box() -> None:
     st.markdown("**Touchez la bonne adresse :**")
     with st.container(key="trouver-sugg"):
         for i, hit in enumerate(hits):
-            label = f"{hit.label}" + (f" — {hit.note}" if hit.note else "")
+            # Button labels are markdown (a place's name is user text): shown literally.
+            label = widgets.md(f"{hit.label}" + (f" — {hit.note}" if hit.note else ""))
             if st.button(label, key=f"trouver-sugg-{i}", icon=ui.KIND_ICONS[hit.kind],
                          on_click=_choose, args=(hit.label,), width="stretch"):
                 st.rerun()

@@ -380,11 +380,11 @@ def test_progress_is_reported_as_rows_are_read() -> None:
 def test_every_problem_of_a_file_is_listed_with_the_long_cell(s: Settings) -> None:
     """A row left out for a long cell does not hide the other rows' problems."""
     rows = [row(id="a-1"), row(id="a-2", date_maj="hier"), row(id="a-3")]
-    rows[2]["presentation_detail"] = "x" * 50
+    rows[2]["presentation_detail"] = "x" * 101
     before = db.dump(s)
     with pytest.raises(ValidationError) as err:
         store.import_csv(FED, csvio.write_csv(rows, True, True), "x.csv",
-                         replace(s, import_max_cell=49))
+                         replace(s, import_max_cell=100))
     message = str(err.value)
     assert "ligne 3 :" in message and "« hier » n'est pas une date" in message
     assert "ligne 4 : cellule « presentation_detail » trop longue" in message

@@ -7,9 +7,25 @@ first requested page straight from ``pages/`` (its old multipage mode) until
 ``app.py`` has called ``st.navigation`` once. A link such as ``/trouver?q=…``
 opened first would then run without the app's navigation and show "page not
 found". The first import switches that mode off and reruns through ``app.py``.
+
+It also tells :mod:`geo.fetch` that Streamlit's script threads serve pages, so a page
+view (callbacks and fragments included) never downloads a missing source.
 """
 
 from __future__ import annotations
+
+
+def _in_page() -> bool:
+    """Whether the current thread runs a Streamlit script (a page, a callback, a fragment)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+def _register_page_probe() -> None:
+    from geo import fetch
+
+    fetch.register_page_probe(_in_page)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -23,4 +39,5 @@ def _leave_pages_directory_mode() -> None:
         st.rerun()
 
 
+_register_page_probe()
 _leave_pages_directory_mode()

@@ -1,55 +1,44 @@
-"""Cached pieces of the coverage page: graphs, demand, places and today's (baseline) coverage.
+"""Pieces of the Couverture page: the shared coverage service and its result shaped for display.
 
-Only shared data goes in these caches (the same for every visitor); the what-if points
-of a visitor live in ``st.session_state`` and their effect is computed on each run.
+The computation is :class:`maillage.services.coverage.CoverageService`, the one
+``maillage coverage`` runs: one service per server process (``st.cache_resource``), whose
+own caches keep today's (baseline) coverage per mode and selection of places for every
+visitor. A visitor's what-if points live in ``st.session_state`` and go into the request.
+The functions below only turn a :class:`CoverageResult` into French tables, captions and
+map inputs (they never modify the result: its frames are shared).
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import coverage, white_zones
-from geo import supply
-from maillage import settings
-from maillage.registry import store
-from ui import data
+from analysis import coverage, whatif, white_zones
+from geo import choropleth, geojson, supply
+from maillage import fmt, settings
+from maillage.services.coverage import CoverageResult, CoverageService
+from ui import data, widgets
 
-road_graph = data.road_graph
-land = data.land
-
-
-@st.cache_data(show_spinner="Préparation de la demande…")
-def demand(weight: str) -> pd.DataFrame:
-    """Populated cells with the chosen weight (see :func:`analysis.coverage.demand`)."""
-    frag = data.grid()["fragility"] if weight == "fragility" else None
-    return coverage.demand(data.grid(), data.communes(), weight, frag)
+MODE_TEXT = {"walk": "à pied", "drive": "en voiture"}
+#: The shares the page shows, measure → French label.
+SHARES = {"population": "Habitants", "seniors": "65 ans et plus", "age_80p": "80 ans et plus",
+          "poor_households": "Ménages pauvres"}
 
 
-@st.cache_data(show_spinner=False)
-def cell_index(cell_ids: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Grid (column, row) of the cells, parsed once."""
-    return white_zones.grid_index(cell_ids)
+@data.announce_rebuilds
+@st.cache_resource(show_spinner="Chargement des carreaux, des communes et des lieux…")
+def _service(data_dir: str, db_url: str) -> CoverageService:
+    return CoverageService.load(settings.get(), graph=data.road_graph)
 
 
-@st.cache_data(max_entries=2, show_spinner="Lecture du registre des lieux…")
-def _places(revision: str) -> gpd.GeoDataFrame:
-    return supply.places(settings.get())
-
-
-def places() -> gpd.GeoDataFrame:
-    """Every located place of the registry (reloaded whenever the registry changes)."""
-    return _places(store.revision(settings.get()))
-
-
-@st.cache_data(ttl=120, show_spinner=False)
-def workshop_stops() -> gpd.GeoDataFrame:
-    """The stops of the published mobile-workshop plans."""
-    return supply.workshop_stops(settings.get())
+def service() -> CoverageService:
+    """The coverage service of this server process (public data, shared, read-only)."""
+    s = settings.get()
+    return _service(str(s.data_dir), s.db_url)
 
 
 @st.cache_data(show_spinner=False)
@@ -58,46 +47,198 @@ def town_halls() -> gpd.GeoDataFrame:
     return supply.mairies(settings.get()).sort_values("commune").reset_index(drop=True)
 
 
-def supply_key(sup: gpd.GeoDataFrame) -> str:
-    """A fingerprint of the selected places (ids and positions) for the caches."""
-    h = hashlib.sha256("|".join(sup["place_id"]).encode())
-    h.update(np.ascontiguousarray(supply.to_xy(sup)).tobytes())
-    return h.hexdigest()[:16]
+# ----------------------------------------------------------------------------- inputs
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def baseline(mode: str, key: str, _sup: gpd.GeoDataFrame) -> coverage.Access:
-    """Today's nearest-place times of every cell for the places ``_sup`` (fingerprint ``key``)."""
-    s = settings.get()
-    dem = demand("population")  # the cells are the same whatever the weight
-    return coverage.compute(road_graph(mode), dem[["x", "y"]].to_numpy(), supply.to_xy(_sup),
-                            walk_kmh=s.walk_kmh, max_snap_m=s.max_snap_m)
+def place_labels(places: gpd.GeoDataFrame) -> dict[str, str]:
+    """« Name (commune) » of every selected place, by id (options of the removal list)."""
+    return {pid: f"{name} ({commune})" for pid, name, commune in
+            zip(places["place_id"], places["name"], places["commune"], strict=True)}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def baseline_zones(mode: str, key: str, weight: str, minutes: float, connectivity: int,
-                   by_commune: bool, _acc: coverage.Access
-                   ) -> tuple[np.ndarray, gpd.GeoDataFrame]:
-    """Today's white zones beyond ``minutes`` with their outlines."""
-    dem = demand(weight)
-    idx = cell_index(tuple(dem["cell_id"]))
-    zone_of, table = white_zones.zones(_acc.seconds, dem, minutes, connectivity, by_commune,
-                                       index=idx)
-    return zone_of, white_zones.shapes(zone_of, table, dem["cell_id"])
+def n_stops(places: gpd.GeoDataFrame) -> int:
+    """How many of ``places`` are stops of the mobile workshops."""
+    return int((places["source"] == "arrêt").sum())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def baseline_tables(mode: str, key: str, weight: str, minutes: tuple[float, ...],
-                    _acc: coverage.Access) -> pd.DataFrame:
-    """Today's coverage tables (commune, EPCI, island): the same for every visitor."""
-    return coverage.tables(_acc.seconds, demand(weight), list(minutes))
+def points_caption(points: Sequence[tuple[float, float, str]]) -> str:
+    """« Points ajoutés : name (lon, lat) ; … » (names shown literally)."""
+    return "Points ajoutés : " + " ; ".join(
+        f"{widgets.md(name)} ({fmt.number(lon, 4)}, {fmt.number(lat, 4)})"
+        for lon, lat, name in points)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def zones_geojson(mode: str, key: str, weight: str, minutes: float, connectivity: int,
-                  by_commune: bool, _zones: gpd.GeoDataFrame) -> str:
+# ----------------------------------------------------------------------------- figures
+
+
+def label(res: CoverageResult) -> str:
+    """The threshold shown (that of the white zones), as in the column names: ``15``."""
+    return coverage.minute_label(res.zone_minutes)
+
+
+def headline(res: CoverageResult) -> list[tuple[str, str, str | None]]:
+    """(label, value, delta) of the four island shares at the shown threshold."""
+    lab = label(res)
+    before, after = res.island(after=False), res.island(after=True)
+    out = []
+    for m, name in SHARES.items():
+        b, a = before[f"{m}_{lab}_share"], after[f"{m}_{lab}_share"]
+        delta = f"{fmt.number(a - b, 1)} pt" if res.whatif is not None else None
+        out.append((name, f"{fmt.number(a, 1)} %", delta))
+    return out
+
+
+def _min(v: float) -> str:
+    return fmt.number(v, 1, "min", missing="inatteignable")
+
+
+def summary(res: CoverageResult) -> str:
+    """The caption under the headline figures: median, 9th decile, places and cells."""
+    w = res.request.weight
+    isl = res.island(after=True)
+    who = "des habitants" if w == "population" else f"pondéré ({coverage.WEIGHTS[w]})"
+    return (f"Temps médian {who} : {_min(isl['median_min'])} ; 9e décile : "
+            f"{_min(isl['p90_min'])}. {res.n_places} lieux retenus "
+            f"({res.n_places_usable} à moins de "
+            f"{fmt.number(settings.get().max_snap_m)} m d'une route), "
+            f"{res.n_cells} carreaux habités. Temps = marche du centre du carreau jusqu'à la "
+            "route, puis trajet par le réseau routier.")
+
+
+# ----------------------------------------------------------------------------- map
+
+
+def share_title(res: CoverageResult, measure: str) -> str:
+    return (f"{SHARES[measure]} à {label(res)} min ou moins "
+            f"{MODE_TEXT[res.request.mode]} (%)")
+
+
+def commune_rows(res: CoverageResult) -> pd.DataFrame:
+    """The commune rows of the tables (with the what-if when there is one)."""
+    tab = res.tables_after
+    return tab[tab["level"] == "commune"]
+
+
+def map_inputs(res: CoverageResult, svc: CoverageService, measure: str, communes_view: bool
+               ) -> dict:
+    """The keyword arguments of :func:`geo.coverage_layers.coverage_map` for this result."""
+    value_col = f"{measure}_{label(res)}_share"
+    shaded = svc.communes.merge(commune_rows(res)[["code", value_col]],
+                                left_on="code_insee", right_on="code", how="left")
+    shaded["valeur"] = [choropleth.fmt_value(v, "%") for v in shaded[value_col]]
+    grid = None if communes_view else svc.grid
+    cell_minutes = (None if grid is None else
+                    pd.Series(res.seconds_after / 60.0, index=res.demand["cell_id"])
+                    .reindex(grid["cell_id"]).to_numpy())
+    added = res.request.added
+    points = (supply.points([(lon, lat) for lon, lat, _ in added], [n for _, _, n in added])
+              if added else None)
+    return {"communes_view": communes_view, "shaded": shaded, "value_col": value_col,
+            "share_title": share_title(res, measure), "zones": res.zones,
+            "communes": svc.communes, "grid": grid, "cell_minutes": cell_minutes,
+            "mode": res.request.mode, "places": res.places, "added": points}
+
+
+def map_caption(res: CoverageResult) -> str:
+    return (f"Zones blanches (contour violet) : carreaux habités à plus de {label(res)} min "
+            f"{MODE_TEXT[res.request.mode]} du lieu le plus proche, aujourd'hui. Points bleus : "
+            "lieux ; points roses : points ajoutés.")
+
+
+# ----------------------------------------------------------------------------- what-if
+
+
+def whatif_summary(res: CoverageResult) -> str:
+    """« À 15 min à pied : **n** habitants nouvellement couverts, **m** qui perdent l'accès. »"""
+    lab = label(res)
+    d = res.whatif.delta
+    isl = d[d["level"] == "island"].iloc[0]
+    return (f"À {lab} min {MODE_TEXT[res.request.mode]} : "
+            f"**{fmt.number(isl[f'population_gain_{lab}'])}** habitants nouvellement couverts, "
+            f"**{fmt.number(isl[f'population_loss_{lab}'])}** qui perdent l'accès.")
+
+
+def whatif_changes(res: CoverageResult) -> pd.DataFrame:
+    """The territories that gain or lose, French headers."""
+    lab = label(res)
+    d = res.whatif.delta
+    changed = d[(d[f"population_gain_{lab}"] > 0) | (d[f"population_loss_{lab}"] > 0)]
+    return whatif.french(changed, res.request.minutes)
+
+
+def touched_zones(res: CoverageResult) -> pd.DataFrame:
+    """Today's white zones the what-if changes, French headers (empty when none)."""
+    cmp = res.whatif.zones
+    touched = cmp[cmp["status"] != "unchanged"].copy()
+    touched["Devenir"] = touched["status"].map(white_zones.STATUSES)
+    return touched.rename(columns={
+        "zone": "Zone", "communes": "Communes", "population": "Habitants avant",
+        "population_after": "Habitants après", "covered": "Habitants couverts",
+    })[["Zone", "Communes", "Habitants avant", "Habitants après", "Habitants couverts",
+        "Devenir"]].round(0)
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def curve(res: CoverageResult) -> pd.DataFrame:
+    """Share of the people reached by minute, per EPCI and island, today and with the what-if."""
+    steps = np.arange(1, (60 if res.request.mode == "walk" else 30) + 1)
+
+    def one(seconds: np.ndarray, situation: str) -> pd.DataFrame:
+        out = pd.concat([coverage.curve(seconds, res.demand, steps, "epci"),
+                         coverage.curve(seconds, res.demand, steps, "island")])
+        out["Situation"] = situation
+        return out
+
+    parts = [one(res.baseline_seconds, "aujourd'hui")]
+    if res.whatif is not None:
+        parts.append(one(res.whatif.seconds, "avec les hypothèses"))
+    return pd.concat(parts)
+
+
+def bars(res: CoverageResult, measure: str) -> pd.DataFrame:
+    """The communes' share of ``measure`` at the shown threshold, smallest first."""
+    col = f"{measure}_{label(res)}_share"
+    out = commune_rows(res)[["name", "epci", col]].rename(columns={col: "share"})
+    return out.sort_values("share")
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def tables_fr(res: CoverageResult) -> pd.DataFrame:
+    """The commune, EPCI and island tables with French headers (with the what-if)."""
+    return coverage.french(res.tables_after, res.request.minutes, res.request.weight)
+
+
+def zones_heading(res: CoverageResult) -> str:
+    return (f"**Zones blanches aujourd'hui** ({len(res.zones)}, au-delà de {label(res)} min "
+            f"{MODE_TEXT[res.request.mode]}, les plus peuplées d'abord)")
+
+
+def zones_fr(res: CoverageResult, limit: int = 50) -> pd.DataFrame:
+    """Today's white zones with French headers, the ``limit`` first."""
+    return res.zone_table().rename(columns={
+        "zone": "Zone", "n_cells": "Carreaux", "population": "Habitants",
+        "seniors": "65 ans et plus", "age_80p": "80 ans et plus",
+        "poor_households": "Ménages pauvres", "communes": "Communes", "epci": "EPCI",
+        "min_min": "Temps min. (min)", "median_min": "Temps médian (min)",
+        "max_min": "Temps max. (min)",
+    }).drop(columns=["weight"]).round(1).head(limit)
+
+
+def zones_geojson(res: CoverageResult) -> str:
     """Today's white zones as GeoJSON text for the download (infinite times as null)."""
+    r = res.request
+    return _zones_geojson(r.mode, res.supply_key, r.weight, r.zone_minutes, r.connectivity,
+                          r.by_commune, res.zones)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _zones_geojson(mode: str, key: str, weight: str, minutes: float, connectivity: int,
+                   by_commune: bool, _zones: gpd.GeoDataFrame) -> str:
     out = _zones.copy()
     num = out.select_dtypes("number").columns
     out[num] = out[num].replace([np.inf, -np.inf], np.nan)
-    return out.to_json(drop_id=True)
+    return geojson.dumps(out)

@@ -50,6 +50,22 @@ def input_path(file: str) -> Path:
     return path
 
 
+def check_bounds(path: Path) -> None:
+    """Refuse at once a file over the import bounds, before the store is even loaded.
+
+    A quick pass of :func:`maillage.bounded_csv.open_csv` over the file (nothing kept):
+    a hostile file costs the command's start-up and a few milliseconds, not the loading
+    of the store and the island. Rows left out for a long cell are not refused here: the
+    import itself lists them with every other problem of the file.
+    """
+    from maillage import bounded_csv
+    from maillage.registry.errors import ValidationError
+
+    with bounded_csv.open_csv(path, error=ValidationError) as reader:
+        for _ in reader.rows():
+            pass
+
+
 @contextmanager
 def import_progress(name: str, enabled: bool = True) -> Iterator[Callable | None]:
     """Progress of a long import on stderr: a bar while the file is read, then a line.
@@ -83,31 +99,3 @@ def import_progress(name: str, enabled: bool = True) -> Iterator[Callable | None
     finally:
         bar.close()
 
-
-@contextmanager
-def json_errors(enabled: bool) -> Iterator[None]:
-    """With ``--json``, a refused input is also printed on stdout as JSON, then re-raised.
-
-    The document is ``{"erreur": message}`` (plus ``"problemes": [{"ligne", "message"}]``
-    for a refused file); :func:`maillage.cli.main` still prints the message on stderr and
-    exits with code 2, so scripts can read either.
-    """
-    from geo.errors import MaillageError
-
-    try:
-        yield
-    except MaillageError as exc:
-        if enabled:
-            from maillage.cli import print_json
-
-            print_json(error_json(exc))
-        raise
-
-
-def error_json(exc: Exception) -> dict:
-    """The JSON document of a user error (see :func:`json_errors`)."""
-    doc: dict = {"erreur": str(exc)}
-    problems = getattr(exc, "problems", None)
-    if problems:
-        doc["problemes"] = [{"ligne": n, "message": m} for n, m in problems]
-    return doc

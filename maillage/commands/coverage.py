@@ -1,32 +1,26 @@
-"""`maillage coverage`: who lives within N minutes of a place, per commune, and what-ifs."""
+"""`maillage coverage`: who lives within N minutes of a place, per commune, and what-ifs.
+
+The computation is :class:`maillage.services.coverage.CoverageService`, shared with the
+Couverture page; this module turns the arguments into a request and prints the result.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 import re
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from maillage import fmt
 
-from geo.errors import MaillageError
-from maillage import settings
+if TYPE_CHECKING:  # the service (numpy, geopandas) is imported when the command runs
+    import pandas as pd
+
+    from maillage.services.coverage import CoverageRequest, CoverageResult
 
 MODE_LABEL = {"drive": "en voiture", "walk": "à pied"}
 #: Lets ``--with -61.07,14.61`` pass a negative coordinate pair as a value, not an option.
 _COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
-
-
-def parse_minutes(text: str) -> list[float]:
-    """``"15"`` or ``"10,15"`` to minutes, with a French error."""
-    from analysis import coverage
-
-    try:
-        values = [float(x) for x in str(text).replace(" ", "").split(",") if x]
-    except ValueError:
-        raise MaillageError(f"Durée illisible : « {text} ». Écrivez des minutes, par exemple "
-                            "15 ou 10,15,20.") from None
-    return coverage.check_minutes(values)
 
 
 def _count(text: str) -> int:
@@ -40,105 +34,45 @@ def _count(text: str) -> int:
     return value
 
 
-def _check_args(args: argparse.Namespace) -> tuple[str, list[float], list[tuple[float, float]]]:
-    """Validate the cheap inputs before loading anything."""
-    from analysis import coverage, graph, snap
-
-    mode = graph.check_mode(args.mode)
-    minutes = parse_minutes(args.minutes)
-    if args.weight not in coverage.WEIGHTS:
-        raise MaillageError(f"Pondération inconnue : « {args.weight} ». Choisissez parmi : "
-                            f"{', '.join(coverage.WEIGHTS)}.")
-    if args.places not in ("all", "labelled"):
-        raise MaillageError(f"Sélection de lieux inconnue : « {args.places} » "
-                            "(all ou labelled).")
-    if args.connectivity not in (4, 8):
-        raise MaillageError("Voisinage des zones blanches : 4 ou 8.")
-    points = []
-    for i, text in enumerate(args.with_points or [], start=1):
-        lon, lat = snap.parse_lonlat(text)
-        snap.check_in_martinique(lon, lat, label=f"Le point ajouté n° {i}")
-        points.append((lon, lat))
-    return mode, minutes, points
+def _minutes_arg(text: str) -> float:
+    """A number of minutes, with a French message (range checked by the request)."""
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre de minutes attendu, pas « {text} »") from None
 
 
-def run(mode: str, minutes: list[float], weight: str = "population", places: str = "all",
-        services: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
-        with_points: list[tuple[float, float]] | None = None, without: tuple[str, ...] = (),
-        zone_minutes: float | None = None, connectivity: int = 8, by_commune: bool = False,
-        with_stops: bool = False, s: settings.Settings | None = None) -> dict:
-    """Compute the coverage (and the what-if when asked) on the real data; plain dict out."""
-    from analysis import coverage, snap, whatif, white_zones
-    from geo import communes as communes_mod
-    from geo import graphs, population, roads, supply
+def request_from_args(args: argparse.Namespace) -> CoverageRequest:
+    """The :class:`CoverageRequest` of the command line, checked before anything is loaded."""
+    from analysis import snap
+    from maillage.services.coverage import CoverageRequest, parse_minutes
 
-    s = s or settings.get()
-    g = graphs.load(mode, s)
-    grid = population.load_grid(s)
-    com = communes_mod.load(s)
-    frag = (population.fragility_by_cell(grid, population.load_ifn(s))
-            if weight == "fragility" else None)
-    dem = coverage.demand(grid, com, weight, frag)
-    sup = supply.select(supply.places(s), places, services, kinds)
-    if with_stops:
-        sup = pd.concat([sup, supply.workshop_stops(s)], ignore_index=True)
-    if sup.empty and places == "labelled":
-        raise MaillageError("Le registre ne compte encore aucun point numérique labellisé : "
-                            "calculez la couverture de tous les lieux (--places all).")
-    unknown = sorted(set(without) - set(sup["place_id"]))
-    if unknown:
-        raise MaillageError(f"Lieu à retirer inconnu dans la sélection : {', '.join(unknown)} "
-                            "(voir « maillage places list »).")
-    acc = coverage.compute(g, dem[["x", "y"]].to_numpy(), supply.to_xy(sup),
-                           walk_kmh=s.walk_kmh, max_snap_m=s.max_snap_m)
-    t_zone = zone_minutes if zone_minutes is not None else minutes[0]
-    zone_of, zones = white_zones.zones(acc.seconds, dem, t_zone, connectivity, by_commune)
-    out = {
-        "mode": mode, "minutes": minutes, "weight": weight, "places": places,
-        "n_places": len(sup), "n_places_usable": int(acc.usable.sum()),
-        "n_cells": len(dem),
-        "tables": coverage.tables(acc.seconds, dem, minutes),
-        "zones_minutes": t_zone, "zones": zones,
-    }
-    if with_points or without:
-        land = roads.island(s) if with_points else None
-        for i, (lon, lat) in enumerate(with_points or [], start=1):
-            snap.check_in_martinique(lon, lat, land, label=f"Le point ajouté n° {i}")
-        add_xy = snap.to_xy(np.asarray(with_points)) if with_points else None
-        rows = np.flatnonzero(sup["place_id"].isin(without).to_numpy())
-        sc = whatif.apply(g, acc, add_xy, rows, s.max_snap_m)
-        out["whatif"] = {
-            "added": [list(p) for p in with_points or []],
-            "removed": list(without),
-            "tables": coverage.tables(sc.seconds, dem, minutes),
-            "delta": whatif.deltas(acc.seconds, sc.seconds, dem, minutes),
-            "zones": white_zones.compare(zone_of, zones, sc.seconds, dem, t_zone),
-        }
-    return out
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-safe dicts (inf and NaN become null)."""
-    rows = df.to_dict(orient="records")
-    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else
-                 (v.item() if isinstance(v, np.generic) else v))
-             for k, v in r.items()} for r in rows]
+    points = tuple((*snap.parse_lonlat(text), "") for text in args.with_points or ())
+    return CoverageRequest(
+        mode=args.mode, minutes=parse_minutes(args.minutes), weight=args.weight,
+        places=args.places, services=tuple(args.service or ()), kinds=tuple(args.kind or ()),
+        added=points, removed=tuple(args.without or ()), zone_minutes=args.zone_minutes,
+        connectivity=args.connectivity, by_commune=args.by_commune,
+        with_stops=args.with_stops,
+    ).validated()
 
 
 def _minutes_text(v: float) -> str:
-    return "—" if not np.isfinite(v) else f"{v:.1f}".replace(".", ",")
+    return "—" if not math.isfinite(v) else fmt.number(v, 1)
 
 
 def _num(v: float) -> str:
-    return f"{v:,.0f}".replace(",", "\u202f")
+    return fmt.number(v)
 
 
 def _pct(v: float) -> str:
-    return "—" if not np.isfinite(v) else f"{v:.1f} %".replace(".", ",")
+    return "—" if not math.isfinite(v) else f"{fmt.number(v, 1)} %"
 
 
 def print_table(tab: pd.DataFrame, minute: float, title: str) -> None:
     """The commune rows and the island total for one threshold, in French."""
+    import pandas as pd
+
     from analysis import coverage
 
     lab = coverage.minute_label(minute)
@@ -158,58 +92,56 @@ def print_table(tab: pd.DataFrame, minute: float, title: str) -> None:
     print(show.to_string(index=False))
 
 
-def _coverage(args: argparse.Namespace) -> int:
-    from maillage.cli import print_json
+def print_report(res: CoverageResult, zones_listed: int) -> None:
+    """The French text report of a coverage result."""
+    from analysis import coverage
 
-    mode, minutes, points = _check_args(args)
-    res = run(mode, minutes, args.weight, args.places, tuple(args.service or ()),
-              tuple(args.kind or ()), points, tuple(args.without or ()),
-              connectivity=args.connectivity, by_commune=args.by_commune,
-              with_stops=args.with_stops)
-    if args.json:
-        payload = {k: v for k, v in res.items() if k not in ("tables", "zones", "whatif")}
-        payload["tables"] = _records(res["tables"])
-        payload["zones"] = _records(res["zones"].head(args.zones))
-        payload["n_zones"] = len(res["zones"])
-        if "whatif" in res:
-            w = res["whatif"]
-            payload["whatif"] = {"added": w["added"], "removed": w["removed"],
-                                 "tables": _records(w["tables"]),
-                                 "delta": _records(w["delta"]),
-                                 "zones": _records(w["zones"][w["zones"]["status"] != "unchanged"])}
-        print_json(payload)
-        return 0
-    how = MODE_LABEL[mode]
-    print(f"Couverture {how} — {res['n_places_usable']} lieux sur {res['n_places']} retenus, "
-          f"{res['n_cells']} carreaux habités.")
-    for m in minutes:
-        print_table(res["tables"], m, f"\nÀ {m:g} minutes ou moins {how} d'un lieu :")
-    zones = res["zones"]
-    print(f"\nZones blanches (au-delà de {res['zones_minutes']:g} min {how}) : {len(zones)} ; "
-          f"les {min(args.zones, len(zones))} plus peuplées :")
-    for z in zones.head(args.zones).itertuples():
+    req = res.request
+    how = MODE_LABEL[req.mode]
+    print(f"Couverture {how} — {res.n_places_usable} lieux sur {res.n_places} retenus, "
+          f"{res.n_cells} carreaux habités.")
+    for m in req.minutes:
+        print_table(res.tables, m, f"\nÀ {m:g} minutes ou moins {how} d'un lieu :")
+    zones = res.zone_table()
+    print(f"\nZones blanches (au-delà de {res.zone_minutes:g} min {how}) : {len(zones)} ; "
+          f"les {min(zones_listed, len(zones))} plus peuplées :")
+    for z in zones.head(zones_listed).itertuples():
         print(f"  n° {z.zone} : {_num(z.population)} habitants, {_num(z.seniors)} de 65 ans et "
               f"plus, {_num(z.poor_households)} ménages pauvres — {z.communes} — "
               f"lieu le plus proche entre {_minutes_text(z.min_min)} et "
               f"{_minutes_text(z.max_min)} min")
-    if "whatif" in res:
-        w = res["whatif"]
-        print("\nHypothèse : " + ", ".join(
-            [f"ajout de {lon:.5f},{lat:.5f}" for lon, lat in w["added"]]
-            + [f"retrait de {p}" for p in w["removed"]]))
-        for m in minutes:
-            print_table(w["tables"], m, f"\nAvec l'hypothèse, à {m:g} minutes ou moins :")
-            lab = f"{m:g}"
-            d = w["delta"]
-            d = d[(d[f"population_gain_{lab}"] > 0) | (d[f"population_loss_{lab}"] > 0)]
-            print(f"\nGagnent / perdent l'accès à {lab} min :")
-            for r in d.itertuples():
-                print(f"  {r.name} : +{_num(getattr(r, f'population_gain_{lab}'))} / "
-                      f"−{_num(getattr(r, f'population_loss_{lab}'))} habitants")
-        z = w["zones"]
-        changed = z[z["status"] != "unchanged"]
-        print(f"\nZones blanches touchées : {len(changed)} "
-              f"({(z['status'] == 'gone').sum()} disparaissent).")
+    w = res.whatif
+    if w is None:
+        return
+    print("\nHypothèse : " + ", ".join(
+        [f"ajout de {lon:.5f},{lat:.5f}" for lon, lat, _ in w.added]
+        + [f"retrait de {p}" for p in w.removed]))
+    for m in req.minutes:
+        print_table(w.tables, m, f"\nAvec l'hypothèse, à {m:g} minutes ou moins :")
+        lab = coverage.minute_label(m)
+        d = w.delta
+        d = d[(d[f"population_gain_{lab}"] > 0) | (d[f"population_loss_{lab}"] > 0)]
+        print(f"\nGagnent / perdent l'accès à {lab} min :")
+        for r in d.itertuples():
+            print(f"  {r.name} : +{_num(getattr(r, f'population_gain_{lab}'))} / "
+                  f"−{_num(getattr(r, f'population_loss_{lab}'))} habitants")
+    z = w.zones
+    changed = z[z["status"] != "unchanged"]
+    print(f"\nZones blanches touchées : {len(changed)} "
+          f"({(z['status'] == 'gone').sum()} disparaissent).")
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+    from maillage.services.coverage import CoverageService
+
+    # a refusal is a MaillageError: maillage.cli.main prints it (as JSON with --json), exit 2
+    req = request_from_args(args)
+    res = CoverageService.load().run(req)
+    if args.json:
+        print_json(res.to_json(args.zones))
+    else:
+        print_report(res, args.zones)
     return 0
 
 
@@ -234,6 +166,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="retire un lieu du registre (répétable)")
     p.add_argument("--zones", type=_count, default=10, metavar="N",
                    help="nombre de zones blanches listées (par défaut 10)")
+    p.add_argument("--zone-minutes", type=_minutes_arg, default=None, metavar="M",
+                   help="seuil des zones blanches en minutes (par défaut le premier seuil)")
     p.add_argument("--connectivity", type=_count, default=8, metavar="4|8",
                    help="voisinage des carreaux des zones blanches (8 par défaut)")
     p.add_argument("--by-commune", action="store_true",

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from geo.errors import MaillageError
-from maillage.commands._shared import actor, import_progress, input_path
+from maillage.commands._shared import actor, check_bounds, import_progress, input_path
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -21,10 +21,12 @@ def _write(out: Path, data: bytes) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    path = input_path(args.file)
+    check_bounds(path)  # a hostile file is refused before the store is loaded
+
     from maillage.cli import print_json
     from maillage.indicators import store
 
-    path = input_path(args.file)
     who = actor(args)
     with import_progress(path.name, enabled=not args.json) as progress:
         result = store.import_csv(who, path, path.name, progress=progress)

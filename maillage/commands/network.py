@@ -1,4 +1,4 @@
-"""`maillage traveltime`, `maillage isochrone` and `maillage network build`."""
+"""`maillage traveltime`, `maillage isochrone`, `maillage network build` and `network export`."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ MODE_LABEL = {"drive": "en voiture", "walk": "à pied"}
 _COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
 
 
-def _graph(mode: str):
+def _graph(mode: str, graphml: str | None = None):
+    """The island's ``mode`` graph, or the one read from an osmnx GraphML file."""
     from analysis import graph
     from geo import graphs
 
-    return graphs.load(graph.check_mode(mode), settings.get())
+    mode = graph.check_mode(mode)
+    if graphml:
+        from geo import osmnx_io
+
+        return osmnx_io.load_graphml(graphml, mode, settings.get())
+    return graphs.load(mode, settings.get())
 
 
 def _snap(g, text: str, label: str):
@@ -39,7 +45,7 @@ def _traveltime(args: argparse.Namespace) -> int:
     mode = graph.check_mode(args.mode)
     snap.parse_lonlat(args.origin)  # refuse malformed input before loading anything
     snap.parse_lonlat(args.destination)
-    g = _graph(mode)
+    g = _graph(mode, args.graph)
     src = _snap(g, args.origin, "Le départ")
     dst = _snap(g, args.destination, "L'arrivée")
     trip = routing.trip(g, src, dst)
@@ -53,6 +59,7 @@ def _traveltime(args: argparse.Namespace) -> int:
         "distance_m": round(trip.metres, 1) if reachable else None,
         "snap_from_m": round(float(src.dist[0]), 1),
         "snap_to_m": round(float(dst.dist[0]), 1),
+        "graph": args.graph,
     }
     if args.json:
         print_json(payload)
@@ -111,6 +118,27 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from analysis import graph
+    from geo import osmnx_io
+    from maillage.cli import print_json
+
+    mode = graph.check_mode(args.mode)
+    out = Path(args.graphml)
+    if out.suffix.lower() != ".graphml":
+        raise MaillageError(f"Fichier de sortie « {out} » : l'extension doit être .graphml.")
+    G = osmnx_io.export_graphml(_graph(mode), out)
+    payload = {"mode": mode, "graphml": str(out), "crs": G.graph["crs"],
+               "nodes": G.number_of_nodes(), "edges": G.number_of_edges()}
+    if args.json:
+        print_json(payload)
+        return 0
+    print(f"Graphe {MODE_LABEL[mode]} écrit dans {out} (GraphML d'osmnx, "
+          f"osmnx.load_graphml le relit) : {payload['nodes']} nœuds, "
+          f"{payload['edges']} tronçons orientés.")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("traveltime", help="temps de trajet entre deux points (minutes, distance)")
     p.add_argument("--from", dest="origin", required=True, metavar="LON,LAT",
@@ -119,6 +147,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="point d'arrivée")
     p.add_argument("--mode", default="walk", metavar="drive|walk",
                    help="walk (à pied, par défaut) ou drive (en voiture)")
+    p.add_argument("--graph", metavar="FICHIER.graphml",
+                   help="réseau lu dans un fichier GraphML d'osmnx au lieu du réseau de l'île "
+                        "(voir maillage network export)")
     p.add_argument("--json", action="store_true", help="sortie JSON")
     p.set_defaults(handler=_traveltime)
     p._negative_number_matcher = _COORDS_ARG
@@ -140,3 +171,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = nsub.add_parser("build", help="construit (ou réutilise) les graphes en cache")
     b.add_argument("--rebuild", action="store_true", help="reconstruit même si le cache est à jour")
     b.set_defaults(handler=_build)
+    x = nsub.add_parser("export", help="écrit un graphe au format GraphML d'osmnx")
+    x.add_argument("--mode", default="walk", metavar="drive|walk",
+                   help="walk (à pied, par défaut) ou drive (en voiture)")
+    x.add_argument("--graphml", required=True, metavar="FICHIER.graphml",
+                   help="fichier écrit, lisible par osmnx.load_graphml")
+    x.add_argument("--json", action="store_true", help="résumé JSON")
+    x.set_defaults(handler=_export)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from geo.errors import MaillageError
 from maillage import settings
-from maillage.commands._shared import actor, import_progress, input_path
+from maillage.commands._shared import actor, check_bounds, import_progress, input_path
 
 
 def _load_initial(args: argparse.Namespace) -> int:
@@ -32,10 +32,12 @@ def _summary(r: dict) -> str:
 
 
 def _import(args: argparse.Namespace) -> int:
+    path = input_path(args.file)
+    check_bounds(path)  # a hostile file is refused before the store is loaded
+
     from maillage.cli import print_json
     from maillage.registry import store
 
-    path = input_path(args.file)
     who = actor(args)
     with import_progress(path.name, enabled=not args.json) as progress:
         result = store.import_csv(who, path, path.name, progress=progress)
@@ -93,18 +95,20 @@ def _report(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from maillage.cli import print_json
-    from maillage.registry import store
+    from maillage.services.places import PlacesQuery, PlacesService
 
-    gdf = store.places_frame(public=True)
-    cols = ["id", "nom", "commune", "code_insee", "epci_court", "kind", "host_type",
-            "label_status", "services", "open_now", "latitude", "longitude", "version"]
-    table = gdf[cols]
+    query = PlacesQuery(communes=tuple(args.commune or ()), epcis=tuple(args.epci or ()),
+                        services=tuple(args.service or ()), publics=tuple(args.public or ()),
+                        statuses=tuple(args.status or ()), kinds=tuple(args.kind or ()),
+                        open_now=args.open_now, text=args.text or "")
+    result = PlacesService().run(query)
     if args.json:
-        print_json(table.astype(object).where(table.notna(), None).to_dict(orient="records"))
-    else:
-        for r in table.itertuples():
-            print(f"{r.id:40.40} {r.nom:50.50} {r.commune:20.20} {r.label_status or '-'}")
-        print(f"{len(table)} lieux")
+        print_json(result.to_json())
+        return 0
+    for r in result.listing().to_dict(orient="records"):
+        print(f"{r['id']:40.40} {r['nom']:50.50} {r['commune']:20.20} "
+              f"{r['label_status'] or '-'}")
+    print(f"{len(result.places)} lieux sur {result.total}")
     return 0
 
 
@@ -140,6 +144,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=_report)
 
-    q = psub.add_parser("list", help="liste les lieux")
+    q = psub.add_parser("list", help="liste les lieux (mêmes filtres que la page)")
+    q.add_argument("--commune", action="append", metavar="NOM", help="répétable")
+    q.add_argument("--epci", action="append", metavar="EPCI", help="CACEM, CAP Nord, Espace Sud")
+    q.add_argument("--service", action="append", metavar="SERVICE")
+    q.add_argument("--public", action="append", metavar="PUBLIC")
+    q.add_argument("--status", action="append", metavar="STATUT",
+                   help="hors labellisation, candidat, labellisé, suspendu, retiré")
+    q.add_argument("--kind", action="append", metavar="NATURE")
+    q.add_argument("--open-now", action="store_true", help="ouverts maintenant")
+    q.add_argument("--text", metavar="TEXTE", help="recherche dans le nom")
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=_list)

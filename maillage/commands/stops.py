@@ -66,12 +66,10 @@ def _print(res: StopsResult) -> None:
 def _propose(args: argparse.Namespace) -> int:
     from maillage import settings
     from maillage.cli import print_json
-    from maillage.commands._shared import json_errors
     from maillage.services.stops import StopsService
 
-    with json_errors(args.json):
-        request = request_from_args(args).validated()  # before anything is loaded
-        res = StopsService.load(settings.get()).run(request)
+    request = request_from_args(args).validated()  # before anything is loaded
+    res = StopsService.load(settings.get()).run(request)
     if args.json:
         print_json(res.to_json())
     else:

@@ -1,11 +1,15 @@
-"""`maillage tours`: plan the mobile workshops' tours from a stops file (see docs/tournees.md)."""
+"""`maillage tours`: plan the mobile workshops' tours from a stops file (see docs/tournees.md).
+
+The request is built from the arguments and planned by
+:class:`maillage.services.tours.ToursService`, the same service as the page « Tournées »;
+``--out`` and ``--json`` both get :meth:`~maillage.services.tours.ToursResult.to_json`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import re
-from datetime import date, timedelta
 from pathlib import Path
 
 from geo.errors import MaillageError
@@ -14,83 +18,38 @@ from geo.errors import MaillageError
 _COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
 
 
-def _range(text: str, what: str) -> tuple[int, int]:
-    from analysis.schedule import ScheduleError, parse_time
+def request_from_args(args: argparse.Namespace):
+    """The :class:`maillage.services.tours.ToursRequest` of the command line (stops file read)."""
+    from maillage.services import tours as tours_service
 
-    try:
-        a, b = (parse_time(x) for x in text.split("-"))
-    except (ValueError, ScheduleError):
-        raise MaillageError(f"{what} illisible : « {text} » (exemple : 08:00-17:00).") from None
-    if b < a:
-        raise MaillageError(f"{what} : « {text} » finit avant de commencer.")
-    return a, b
-
-
-def build_problem(args: argparse.Namespace):
-    """Check every cheap input, then the :class:`analysis.tours.Problem` (nothing loaded yet)."""
-    from analysis import schedule, snap
-    from analysis.tours import Problem, Van
-    from geo import tours_io
-
-    if not 1 <= args.vans <= 10:
-        raise MaillageError("Nombre de camions attendu entre 1 et 10.")
-    if not 1 <= args.weeks <= 26:
-        raise MaillageError("Nombre de semaines attendu entre 1 et 26.")
-    if args.time_limit <= 0 or args.time_limit > 3600:
-        raise MaillageError("Temps de calcul attendu entre 1 et 3600 secondes.")
-    try:
-        start = date.fromisoformat(args.start) if args.start else None
-    except ValueError:
-        raise MaillageError(f"Date de début illisible : « {args.start} » (AAAA-MM-JJ).") from None
-    if start is None:
-        today = date.today()
-        start = today + timedelta(days=7 - today.weekday())  # next Monday
-    day = _range(args.hours, "Horaires")
-    lunch = _range(args.lunch, "Pause déjeuner")
-    if not (day[0] <= lunch[0] and lunch[1] + args.lunch_min * 60 <= day[1]):
-        raise MaillageError("La pause déjeuner doit tenir dans les horaires de travail.")
-    try:
-        workdays = tuple(sorted({w.weekday for w in schedule.parse_windows(
-            f"{args.workdays} 00:00-01:00")}))
-    except schedule.ScheduleError as exc:
-        raise MaillageError(f"Jours travaillés : {exc}.") from None
-    from maillage.commands._shared import import_progress
-
-    with import_progress(Path(args.stops).name, enabled=not args.json) as progress:
-        stops = tours_io.read_stops(Path(args.stops), args.frequency, progress=progress)
-    if args.depot:
-        depot = snap.parse_lonlat(args.depot)
-        snap.check_in_martinique(*depot, label="Le dépôt")
-    else:
-        depot = tours_io.default_depot()
-    vans = [Van(f"Camion {k + 1}", depot, day[0], day[1], lunch[0], lunch[1],
-                args.lunch_min * 60) for k in range(args.vans)]
-    period = schedule.Period.with_holidays(start, args.weeks, workdays)
-    return Problem(stops, vans, period)
+    return tours_service.ToursRequest(
+        stops=tours_service.stops_from_csv(Path(args.stops), args.frequency), vans=args.vans,
+        depot=args.depot, hours=args.hours, lunch=args.lunch, lunch_min=args.lunch_min,
+        weeks=args.weeks, start=args.start, workdays=args.workdays, time_limit=args.time_limit)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analysis import tours
     from analysis.schedule import WEEKDAY_NAMES, fmt_time
-    from geo import graphs, tours_io
+    from maillage import settings
     from maillage.cli import print_json
+    from maillage.services.tours import ToursService
 
-    problem = build_problem(args)
+    request = request_from_args(args).validated()  # before the road network is loaded
     for path in filter(None, (args.out, args.ics, args.csv)):
         if not Path(path).parent.is_dir():
             raise MaillageError(f"Dossier de sortie introuvable : {Path(path).parent}")
-    _, _, tr = graphs.on_island(problem)
-    plan = tours.solve(problem, tr, args.time_limit)
-    doc = tours_io.plan_json(plan, problem)
+    res = ToursService.load(settings.get()).run(request)
+    doc = res.to_json()
     Path(args.out).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.ics:
-        Path(args.ics).write_bytes(tours_io.plan_ics(plan, problem))
+        Path(args.ics).write_bytes(res.ics())
     if args.csv:
-        Path(args.csv).write_text(tours_io.plan_csv(plan, problem), encoding="utf-8")
+        Path(args.csv).write_text(res.csv(), encoding="utf-8")
     if args.json:
-        print_json({"summary": doc["summary"], "unserved": doc["unserved"]})
+        print_json(doc)
         return 0
-    s = plan.summary()
+    plan, problem = res.plan, res.problem
+    s = res.summary
     print(f"{s['visits']} visites planifiées sur {s['required']} demandées, {s['tours']} "
           f"journées de camion, {s['drive_h']:.1f} h de route (calcul {s['solve_s']:.1f} s).")
     for t in plan.tours:
@@ -127,5 +86,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workdays", default="lun-ven", help="jours travaillés (lun-ven)")
     p.add_argument("--frequency", default="hebdomadaire",
                    help="fréquence des arrêts sans colonne frequence (hebdomadaire)")
-    p.add_argument("--json", action="store_true", help="résumé et visites non servies en JSON")
+    p.add_argument("--json", action="store_true",
+                   help="le plan en JSON (le même document que --out)")
     p.set_defaults(handler=_run)

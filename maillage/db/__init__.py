@@ -91,8 +91,9 @@ def _shown(path: Path) -> str:
 def check_store(e: Engine, action: str = "write") -> None:
     """Refuse in French when the SQLite file is not the one this process opened.
 
-    ``action`` is ``"write"`` (nothing was written) or ``"read"`` (nothing is shown
-    from a file that is gone). No-op for other databases and before the file exists.
+    ``action`` is ``"write"`` (nothing was written), ``"read"`` (nothing is shown from
+    a file that is gone) or ``"backup"``. No-op for other databases and before the file
+    exists.
     """
     if not _is_sqlite(e):
         return
@@ -102,8 +103,9 @@ def check_store(e: Engine, action: str = "write") -> None:
         return
     if _identity(path) == _IDENTITY[key]:
         return
-    what = ("enregistrement refusé, rien n'a été écrit" if action == "write"
-            else "lecture refusée (les données affichées seraient périmées)")
+    what = {"write": "enregistrement refusé, rien n'a été écrit",
+            "read": "lecture refusée (les données affichées seraient périmées)",
+            "backup": "sauvegarde refusée (elle copierait une autre base)"}[action]
     raise StoreGone(
         f"La base de données {_shown(path)} a disparu ou a été remplacée pendant que le "
         f"serveur tournait : {what}. Redémarrez le serveur (ou restaurez une sauvegarde "
@@ -235,10 +237,10 @@ def migrate(s: Settings | None = None) -> None:
     from alembic import command
 
     e = engine(s)
-    check_store(e, "write")
     key = str(e.url)
     if key in _MIGRATED:
-        return
+        return  # the sessions that follow check the store file themselves
+    check_store(e, "write")
     with _MIGRATE_LOCK:
         if key in _MIGRATED:
             return

@@ -57,6 +57,7 @@ def backup(dest: str | Path, s: Settings | None = None) -> dict[str, Any]:
         raise BackupError(f"Dossier introuvable pour la sauvegarde : {dest.parent}")
     db.migrate(s)
     if db.engine(s).dialect.name == "sqlite":
+        db.check_store(db.engine(s), "backup")  # never copy a file that replaced the store
         return _sqlite_backup(_sqlite_path(s), dest)
     if db.engine(s).dialect.name == "postgresql":
         return _pg_backup(s, dest)

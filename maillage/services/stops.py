@@ -263,6 +263,11 @@ class StopsService:
         s = s or settings_mod.get()
         return cls(s, communes_mod.load(s), reach_minutes=reach_minutes)
 
+    def has_instance(self, mode: str, places: str = "all", minutes: float = 0.0) -> bool:
+        """Whether :meth:`instance` would answer without loading anything."""
+        inst = self._instances.get((mode, places))
+        return inst is not None and inst.reach.cutoff >= minutes * 60.0 - 1e-9
+
     def instance(self, mode: str, places: str = "all",
                  minutes: float = 0.0) -> siting.Instance:
         """The ``(mode, places)`` instance with a reach of at least ``minutes``."""

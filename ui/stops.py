@@ -1,0 +1,217 @@
+"""Pieces of the « Arrêts proposés » page (pages/arrets_proposes.py), on the stops service.
+
+The page and ``maillage propose-stops`` answer the same :class:`StopsRequest` with the
+same :class:`StopsService`, so the figures cannot drift. Sections of the page served:
+
+* inputs (« Nombre d'arrêts », trip time, mode, « Qui compter » with the weighted mix,
+  « Territoire »): :func:`request_from_widgets` → a :class:`StopsRequest`;
+* the instant answer and « Améliorer avec le solveur (HiGHS) » with its time limit:
+  :func:`solver_controls` and :func:`answer` (the solver's answer is kept per visitor in
+  ``st.session_state`` for the same request);
+* the two reports (greedy, solver): :func:`show_reports`;
+* comparison with today (3 metrics): :func:`show_metrics`;
+* map of the stops and newly covered cells: :func:`show_map`;
+* stops table: :func:`stops_table`; « Par commune » expander: :func:`communes_table`;
+* the save section: :func:`stop_labels` and :func:`save_params` (what
+  :func:`maillage.selection_store.save_selection` takes).
+
+Only the service (public data, read-only instances) is cached for the whole process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis import siting
+from geo import candidates as cand_mod
+from geo import stops_layer
+from maillage import fmt, settings
+from maillage.services.stops import StopsRequest, StopsResult, StopsService
+from ui import maps
+from ui.data import announce_rebuilds
+
+#: Longest walk/drive offered on the page (the reach is computed once up to it).
+MAX_MINUTES = 30
+MODES = {"walk": "À pied", "drive": "En voiture"}
+SCOPES = ("Toute l'île", "EPCI", "Communes")
+#: Session key of the solver's answer (kept with the request it answers).
+MILP_KEY = "arrets-milp"
+
+
+@announce_rebuilds
+@st.cache_resource(show_spinner=False)
+def service() -> StopsService:
+    """One stops service per server process; its instances reach :data:`MAX_MINUTES`."""
+    return StopsService.load(settings.get(), reach_minutes=MAX_MINUTES)
+
+
+def request_from_widgets(communes: pd.DataFrame) -> StopsRequest:
+    """Draw the inputs and return the request they make (greedy; checked by the service)."""
+    c1, c2, c3, c4 = st.columns(4)
+    p = c1.number_input("Nombre d'arrêts", min_value=1, max_value=100, value=10, step=1)
+    minutes = c2.slider("Temps de trajet jusqu'à l'arrêt (min)", 5, MAX_MINUTES, 15, step=1)
+    mode = c3.radio("Mode", list(MODES), format_func=MODES.get, horizontal=True)
+    weight_key = c4.selectbox("Qui compter", [*siting.WEIGHTS, "mix"],
+                              format_func=lambda k: "Mélange pondéré" if k == "mix"
+                              else siting.WEIGHTS[k].capitalize())
+    if weight_key == "mix":
+        cols = st.columns(len(siting.WEIGHTS))
+        mix = {k: cols[i].number_input(siting.WEIGHTS[k].capitalize(), 0.0, 10.0,
+                                       1.0 if k == "seniors" else 0.0, 0.5, key=f"mix-{k}")
+               for i, k in enumerate(siting.WEIGHTS)}
+        weights: dict[str, float] = {k: float(v) for k, v in mix.items() if v > 0}
+    else:
+        weights = {weight_key: 1.0}
+
+    s1, s2 = st.columns([1, 3])
+    scope_kind = s1.radio("Territoire", list(SCOPES), horizontal=False)
+    scope: str | tuple[str, ...] | None = None
+    if scope_kind == "EPCI":
+        scope = s2.selectbox("EPCI", sorted(communes["epci_court"].unique()))
+    elif scope_kind == "Communes":
+        names = dict(zip(communes["code_insee"], communes["nom"], strict=True))
+        chosen = s2.multiselect("Communes", sorted(names), format_func=names.get,
+                                placeholder="Choisir…")
+        scope = tuple(sorted(chosen)) or None
+        if not chosen:
+            s2.info("Choisissez au moins une commune (sinon toute l'île est prise).")
+    return StopsRequest(p=int(p), minutes=float(minutes), mode=mode, weights=weights,
+                        scope=scope, solver="greedy", time_limit=30.0, places="all")
+
+
+def solver_controls() -> tuple[bool, float]:
+    """The « Améliorer avec le solveur » button and its time limit: (clicked, seconds)."""
+    b1, b2 = st.columns([1, 2])
+    limit = b2.slider("Limite de temps du solveur (s)", 5, 120, 30, step=5)
+    clicked = b1.button("Améliorer avec le solveur (HiGHS)", type="primary")
+    return clicked, float(limit)
+
+
+def _greedy_key(request: StopsRequest) -> tuple:
+    return replace(request, solver="greedy", time_limit=30.0).key()
+
+
+def answer(request: StopsRequest, *, improve: bool = False,
+           time_limit: float = 30.0) -> StopsResult:
+    """The result to show: HiGHS's when asked now or kept for this request, else the greedy.
+
+    Raises :class:`maillage.errors.MaillageError` (French) for a refused request.
+    """
+    svc = service()
+    req = request.validated(svc.communes)
+    key = _greedy_key(req)
+    kept = st.session_state.get(MILP_KEY)
+    if improve:
+        with st.spinner("Le solveur cherche une meilleure solution…"):
+            result = _run(svc, replace(req, solver="highs", time_limit=time_limit))
+        st.session_state[MILP_KEY] = (key, result)
+        return result
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    return _run(svc, replace(req, solver="greedy"))
+
+
+def _run(svc: StopsService, req: StopsRequest) -> StopsResult:
+    if svc.has_instance(req.mode, req.places, req.minutes):
+        return svc.run(req)
+    with st.spinner("Calcul des temps de trajet des carreaux vers les candidats…"):
+        return announce_rebuilds(svc.run)(req)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def report(label: str, sol: siting.Solution, what: str) -> str:
+    """One solution in a sentence (markdown-safe: the labels come from the code)."""
+    bound = "—" if sol.bound is None else fmt.number(sol.bound)
+    gap = "—" if sol.gap is None or not math.isfinite(sol.gap) else siting.pct(sol.gap, 2)
+    return (f"**{label}** : {fmt.number(sol.covered)} {what} nouvellement à portée "
+            f"({siting.pct(sol.share, 1)} du manque), en {fmt.number(sol.seconds, 2)} s. "
+            f"Solution {sol.status_fr} ; meilleure borne {bound} ; écart {gap}.")
+
+
+def show_reports(result: StopsResult) -> None:
+    """The greedy answer and, when it ran, the solver's."""
+    st.markdown(report("Réponse immédiate (gloutonne)", result.greedy, result.weight_label))
+    if result.milp is not None:
+        st.markdown(report("Réponse du solveur", result.milp, result.weight_label))
+
+
+def metrics(result: StopsResult) -> list[dict[str, Any]]:
+    """The three comparison metrics (label, value, help, delta) of :func:`show_metrics`."""
+    what, minutes = result.weight_label, fmt.number(result.request.minutes)
+    return [
+        {"label": f"Aujourd'hui à {minutes} min ou moins d'un lieu fixe",
+         "value": siting.pct(result.share(result.covered_today), 1),
+         "help": f"{fmt.number(result.covered_today)} {what}", "delta": None},
+        {"label": f"Avec les {len(result.best.selected)} arrêts",
+         "value": siting.pct(result.share(result.covered_with_stops), 1),
+         "help": f"{fmt.number(result.covered_with_stops)} {what}",
+         "delta": f"+{fmt.number(result.covered_with_stops - result.covered_today)} {what}"},
+        {"label": "Encore hors de portée", "value": fmt.number(result.still_out_of_reach),
+         "help": what, "delta": None},
+    ]
+
+
+def show_metrics(result: StopsResult) -> None:
+    """« Aujourd'hui », « Avec les N arrêts », « Encore hors de portée »."""
+    for col, m in zip(st.columns(3), metrics(result), strict=True):
+        col.metric(m["label"], m["value"], delta=m["delta"], help=m["help"])
+
+
+def show_map(result: StopsResult, *, key: str = "arrets-map", height: int = 540) -> None:
+    """The stops (numbered by what they add) and the cells they bring within reach."""
+    gains = [f"+{fmt.number(v)} {result.weight_label}" for v in result.stops["gain"]]
+    cells = result.new_cells[["lon", "lat"]].to_numpy(dtype=float)
+    maps.show(stops_layer.stops_map(result.stops, cells, gains), key=key, height=height)
+    st.caption("Cercles rouges : arrêts proposés (numérotés dans l'ordre de ce qu'ils "
+               "apportent). Points bleus : carreaux de 200 m qui passent à portée grâce aux "
+               "arrêts.")
+
+
+def stops_table(result: StopsResult) -> pd.DataFrame:
+    """The stops as the page shows them (French headers)."""
+    s = result.stops
+    return pd.DataFrame({
+        "Rang": s["rang"], "Arrêt": s["nom"], "Commune": s["commune"],
+        "Source": s["source"].map(cand_mod.SOURCES).fillna(s["source"]),
+        f"Ajoute ({result.weight_label})": s["gain"].round(1), "Cumul": s["cumul"].round(1),
+        "Distance à la route (m)": s["snap_drive_m"].round(0),
+        "Longitude": s["lon"].round(5), "Latitude": s["lat"].round(5),
+    })
+
+
+def communes_table(result: StopsResult) -> pd.DataFrame:
+    """Per commune of the scope: shares within the trip time today and with the stops."""
+    c = result.communes
+    lab = fmt.number(result.request.minutes)
+    return pd.DataFrame({
+        "Commune": c["commune"], "EPCI": c["epci"], "Habitants": c["population"].round(0),
+        f"Part à {lab} min aujourd'hui (%)": c["population_today_pct"].round(1),
+        f"Part à {lab} min avec les arrêts (%)": c["population_with_stops_pct"].round(1),
+        f"65 ans et + à {lab} min aujourd'hui (%)": c["seniors_today_pct"].round(1),
+        "65 ans et + avec les arrêts (%)": c["seniors_with_stops_pct"].round(1),
+        f"{result.weight_label.capitalize()} aujourd'hui (%)": c["demand_today_pct"].round(1),
+        f"{result.weight_label.capitalize()} avec les arrêts (%)":
+            c["demand_with_stops_pct"].round(1),
+    })
+
+
+def stop_labels(result: StopsResult) -> dict[int, str]:
+    """Rank → « 3. Arrêt Solidarité (Fort-de-France) », for « Arrêts à garder »."""
+    s = result.stops
+    return {int(r): f"{r}. {n} ({c})"
+            for r, n, c in zip(s["rang"], s["nom"], s["commune"], strict=True)}
+
+
+def save_params(result: StopsResult) -> dict[str, Any]:
+    """The proposal's parameters kept with a saved selection (``selection_store.PARAM_KEYS``)."""
+    r = result.request
+    return {"mode": r.mode, "minutes": r.minutes, "weights": dict(r.weights),
+            "scope": result.scope, "p": r.p,
+            "method": "HiGHS" if result.milp is not None else "glouton"}
