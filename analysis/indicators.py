@@ -40,10 +40,11 @@ EMPLOYER_TYPES = ("banque", "assurance", "opérateur télécom", "petite entrepr
 
 @dataclass(frozen=True)
 class Solution:
-    """One of the five solutions of the plan."""
+    """One of the five solutions of the plan (``short``: a tab label that fits a phone)."""
 
     key: str
     title: str
+    short: str
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,11 @@ class Indicator:
 SOLUTIONS: dict[str, Solution] = {
     s.key: s
     for s in (
-        Solution("mobile", "Ateliers mobiles"),
-        Solution("points", "Points numériques"),
-        Solution("remote", "Accompagnement à distance"),
-        Solution("mediators", "Médiateurs"),
-        Solution("devices", "Équipements reconditionnés"),
+        Solution("mobile", "Ateliers mobiles", "Ateliers"),
+        Solution("points", "Points numériques", "Points"),
+        Solution("remote", "Accompagnement à distance", "À distance"),
+        Solution("mediators", "Médiateurs", "Médiateurs"),
+        Solution("devices", "Équipements reconditionnés", "Équipements"),
     )
 }
 

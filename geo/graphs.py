@@ -1,8 +1,9 @@
 """The drive and walk graphs of the island: built by :mod:`analysis.graph`, cached on disk here.
 
 Each graph is one uncompressed ``.npz`` under ``settings.build_dir / "graphs"``, named
-after a key hashing the road source's sha256, the speeds, the densification spacing and
-:data:`analysis.graph.FORMAT_VERSION`, so it is rebuilt only when one of those changes.
+after a key hashing the road source's sha256, the speeds, the densification spacing,
+:data:`analysis.graph.FORMAT_VERSION` and, for the walk graph, the walking rules
+(:data:`geo.roads.WALK_RULES`), so it is rebuilt only when one of those changes.
 The file goes through :mod:`geo.cache` (format version + sha256 sidecar, atomic write):
 a truncated, damaged or foreign file is deleted and rebuilt with a French warning.
 """
@@ -36,6 +37,8 @@ def cache_key(source_sha256: str, mode: str, speeds: dict[str, float], walk_kmh:
         "speeds": dict(sorted(speeds.items())) if mode == "drive" else None,
         "walk": walk_kmh if mode == "walk" else None,
     }
+    if mode == "walk":  # the walking rules of geo.roads (motorway, foot/sidewalk tags)
+        payload["walk_rules"] = roads.WALK_RULES
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -143,7 +143,10 @@ def _speed_kmh(highway, maxspeed, mode: str, s: Settings) -> float:
 
     classes = [str(h) for h in _as_list(highway)]
     if mode == "walk":
-        walked = not classes or not all(h in roads.NO_WALK for h in classes)
+        # the mirror's motorway-or-trunk class counts as motorway here: an osmnx edge does
+        # not carry what geo.roads.mirror_walkable needs (the connected unnamed ways)
+        walked = not classes or not all(h in roads.NO_WALK or h == roads.MIRROR_FAST
+                                        for h in classes)
         return float(s.walk_kmh) if walked else np.nan
     tagged = [roads.parse_maxspeed(str(m)) for m in _as_list(maxspeed)]
     tagged = [m for m in tagged if np.isfinite(m) and m > 0]

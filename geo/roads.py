@@ -22,8 +22,19 @@ from geo.errors import DataError, MaillageError
 from maillage import settings as settings_mod
 from maillage.settings import Settings
 
-#: Highway values never walked (motorways, and the mirror's class that holds them).
-NO_WALK = frozenset({"motorway", "motorway_link", "highway"})
+#: OSM highway values not walked unless the way says so (``foot=yes``, a sidewalk): motorways.
+NO_WALK = frozenset({"motorway", "motorway_link"})
+#: Mirror class merging OSM motorway and trunk (see :func:`mirror_walkable`).
+MIRROR_FAST = "highway"
+#: Way names of the motorway in the mirror (Martinique has one: the A1, « L'Autoroute »).
+MOTORWAY_NAMES = frozenset({"L'Autoroute"})
+#: ``foot`` values that forbid / allow walking on a way of an OSM extract.
+FOOT_NO = frozenset({"no", "private", "use_sidepath"})
+FOOT_YES = frozenset({"yes", "designated", "permissive"})
+#: ``sidewalk`` values saying the way carries a sidewalk (``separate`` means a separate way).
+SIDEWALK_YES = frozenset({"both", "left", "right", "yes"})
+#: Version of the walking rules above: part of the walk graph's cache key (geo/graphs.py).
+WALK_RULES = 2
 #: Highway values walked but never driven (paths and pedestrian ways of an extract).
 WALK_ONLY = frozenset({
     "footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "corridor",
@@ -89,16 +100,33 @@ def _oneway(tags: dict[str, str]) -> int:
     return 1 if implied else 0
 
 
+def _sidewalk(tags: dict[str, str]) -> bool:
+    """Whether the way carries a sidewalk (``sidewalk=*`` or ``sidewalk:both|left|right=yes``)."""
+    if tags.get("sidewalk", "") in SIDEWALK_YES:
+        return True
+    return any(tags.get(f"sidewalk:{side}", "") == "yes" for side in ("both", "left", "right"))
+
+
 def _access(tags: dict[str, str]) -> tuple[bool, bool]:
-    """(drivable, walkable) from ``highway`` and the access tags of one way."""
+    """(drivable, walkable) from ``highway`` and the access tags of one way.
+
+    Walking: every road and path class except motorways; ``foot=no|private|use_sidepath``
+    forbids it, ``foot=yes|designated|permissive`` or a sidewalk allows it (on a motorway
+    or a closed road too); ``access=no|private`` closes the way unless ``foot`` says otherwise.
+    """
     hw = tags.get("highway", "")
     closed = tags.get("access", "") in _CLOSED
     drive = hw in settings_mod.DRIVE_SPEEDS_KMH and hw not in ("highway", "major", "minor")
     motor = tags.get("motor_vehicle", tags.get("motorcar", ""))
     drive = drive and not closed and motor not in _CLOSED
-    walk = (hw in settings_mod.DRIVE_SPEEDS_KMH or hw in WALK_ONLY) and hw not in NO_WALK
+    road = hw in settings_mod.DRIVE_SPEEDS_KMH or hw in WALK_ONLY
     foot = tags.get("foot", "")
-    walk = (walk and not closed and foot not in _CLOSED) or foot in ("yes", "designated")
+    if foot in FOOT_NO:
+        walk = False
+    elif foot in FOOT_YES or (road and _sidewalk(tags)):
+        walk = road
+    else:
+        walk = road and hw not in NO_WALK and not closed
     if tags.get("area") == "yes":
         return False, False
     return drive, walk
@@ -148,10 +176,54 @@ def read_osm(path: Path) -> Ways:
     )
 
 
+def mirror_walkable(classes: np.ndarray, names: np.ndarray, node_id: np.ndarray,
+                    offsets: np.ndarray) -> np.ndarray:
+    """Walk flag of every way of the mirror, whose ``highway`` class merges motorway and trunk.
+
+    Rule (the mirror keeps only the class and the name of each way): every way is walked
+    except the motorway, i.e. the ways named in :data:`MOTORWAY_NAMES` (« L'Autoroute »)
+    and the *unnamed* ``highway`` ways joined to them through unnamed ``highway`` ways only
+    (slip roads, carriageway pieces, bridges and tunnels of the motorway, which OSM leaves
+    unnamed). Named trunk roads (Route Nationale 5, Boulevard Patrice Lumumba, Tunnel de
+    Maternité…) and unnamed ``highway`` ways that do not touch the motorway are walked.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    classes = np.asarray(classes, dtype=str)
+    names = np.asarray([str(n).strip() for n in names], dtype=str)
+    n = len(classes)
+    motorway = np.isin(names, list(MOTORWAY_NAMES))
+    unnamed_fast = (classes == MIRROR_FAST) & (names == "")
+    if not motorway.any():
+        return ~motorway
+    way_of = np.repeat(np.arange(n), np.diff(offsets))
+    _, vert = np.unique(node_id, return_inverse=True)
+    vert = vert.ravel()
+    # way × vertex incidence of the unnamed fast ways and the motorway; components of
+    # the unnamed ones joined through shared vertices, seeded by the motorway's vertices
+    member = unnamed_fast | motorway
+    keep = member[way_of]
+    inc = sparse.csr_matrix((np.ones(int(keep.sum())), (way_of[keep], vert[keep])),
+                            shape=(n, int(vert.max()) + 1 if len(vert) else 0))
+    mot_vert = np.zeros(inc.shape[1], dtype=bool)
+    mot_vert[vert[motorway[way_of]]] = True
+    links = inc[unnamed_fast]
+    adj = (links @ links.T).tocsr()
+    _, comp = connected_components(adj, directed=False)
+    touches = np.asarray(links[:, mot_vert].sum(axis=1)).ravel() > 0
+    hit = np.zeros(comp.max() + 1 if len(comp) else 0, dtype=bool)
+    hit[comp[touches]] = True
+    forbidden = motorway.copy()
+    forbidden[np.flatnonzero(unnamed_fast)[hit[comp]]] = True
+    return ~forbidden
+
+
 def read_mirror(path: Path) -> Ways:
     """Read the mirrored 3-class road layer (gzip GeoJSON, no oneway, no maxspeed).
 
     Vertices with the same coordinates (7 decimals, as in OSM) are one junction.
+    Walking follows :func:`mirror_walkable` (everything but the motorway).
     """
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         features = json.load(fh)["features"]
@@ -159,22 +231,82 @@ def read_mirror(path: Path) -> Ways:
     keep = [i for i, line in enumerate(lines) if len(line) >= 2]
     lines = [lines[i] for i in keep]
     classes = np.asarray([features[i]["properties"]["roadClass"] for i in keep], dtype=str)
+    names = np.asarray([features[i]["properties"].get("name") or "" for i in keep], dtype=str)
     lonlat = np.concatenate(lines)[:, :2]
     key = np.round(lonlat * 1e7).astype(np.int64)
     _, node_id = np.unique(key, axis=0, return_inverse=True)
+    node_id = node_id.astype(np.int64).ravel()
+    offsets = np.concatenate([[0], np.cumsum([len(line) for line in lines])]).astype(np.int64)
     n = len(classes)
     return Ways(
         lonlat=lonlat,
-        node_id=node_id.astype(np.int64).ravel(),
-        offsets=np.concatenate([[0], np.cumsum([len(line) for line in lines])]).astype(np.int64),
+        node_id=node_id,
+        offsets=offsets,
         highway=classes,
         oneway=np.zeros(n, dtype=np.int8),
         maxspeed=np.full(n, np.nan),
         drive=np.ones(n, dtype=bool),
-        walk=~np.isin(classes, list(NO_WALK)),
+        walk=mirror_walkable(classes, names, node_id, offsets),
         source="mirror",
         sha256=fetch.sha256_of(path),
     )
+
+
+def _named_lines(kind: str, path: Path) -> tuple[list[np.ndarray], list[str]]:
+    """(lon/lat vertices, name) of every named road way of the input."""
+    lines: list[np.ndarray] = []
+    names: list[str] = []
+    if kind == "pbf":
+        import osmium
+
+        for obj in osmium.FileProcessor(str(path)).with_locations():
+            if not obj.is_way() or "highway" not in obj.tags or "name" not in obj.tags:
+                continue
+            pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+            if len(pts) >= 2:
+                lines.append(np.asarray(pts, dtype=np.float64))
+                names.append(obj.tags["name"])
+        return lines, names
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        features = json.load(fh)["features"]
+    for f in features:
+        name = (f["properties"].get("name") or "").strip()
+        coords = f["geometry"]["coordinates"]
+        if name and len(coords) >= 2:
+            lines.append(np.asarray(coords, dtype=np.float64)[:, :2])
+            names.append(name)
+    return lines, names
+
+
+def named_points(s: Settings | None = None, step_m: float = 20.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step_m`` metres along the named roads: (xy in EPSG:5490, names).
+
+    From the official extract when present (``name`` of ``highway`` ways), else from the
+    mirror's ``name`` property. Names start with a capital (« chemin X » → « Chemin X »).
+    """
+    from pyproj import Transformer
+
+    kind, path = source_path(s)
+    lines, names = _named_lines(kind, path)
+    if not lines:
+        return np.zeros((0, 2)), np.zeros(0, dtype=object)
+    counts = np.array([len(line) for line in lines])
+    ll = np.concatenate(lines)
+    tr = Transformer.from_crs(settings_mod.CRS_STORE, settings_mod.CRS_MEASURE, always_xy=True)
+    xy = np.column_stack(tr.transform(ll[:, 0], ll[:, 1]))
+    line_of = np.repeat(np.arange(len(lines)), counts)
+    same = line_of[1:] == line_of[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    seg_line = line_of[:-1][same]
+    k = np.maximum(np.ceil(np.hypot(*(b - a).T) / step_m).astype(np.int64), 1)
+    seg = np.repeat(np.arange(len(a)), k)
+    frac = (np.arange(len(seg)) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
+    pts = a[seg] + (b[seg] - a[seg]) * frac[:, None]
+    ends = np.flatnonzero(np.r_[line_of[1:] != line_of[:-1], True])
+    pts = np.vstack([pts, xy[ends]])
+    label = np.array([n[:1].upper() + n[1:] for n in names], dtype=object)
+    return pts, np.concatenate([label[seg_line[seg]], label[line_of[ends]]])
 
 
 def source_path(s: Settings | None = None) -> tuple[str, Path]:

@@ -106,6 +106,10 @@ class Settings:
     max_snap_m: float = 500.0
     #: HTTP timeout for downloads in seconds (``MAILLAGE_HTTP_TIMEOUT``).
     http_timeout: float = 60.0
+    #: The server runs behind our own reverse proxy, which appends the visitor's address
+    #: to ``X-Forwarded-For`` (``MAILLAGE_TRUST_PROXY=1``; never set it without a proxy:
+    #: a visitor could then forge the address the sign-in throttle counts).
+    trust_proxy: bool = False
     # --- import bounds (security issue #13): every CSV import (places, indicators,
     # tour stops, pages and CLI) reads through maillage.bounded_csv with these limits.
     #: Largest file accepted, in bytes (``MAILLAGE_IMPORT_MAX_BYTES``; 20 Mo).
@@ -117,6 +121,14 @@ class Settings:
     #: Longest cell, in characters (``MAILLAGE_IMPORT_MAX_CELL``).
     import_max_cell: int = 5_000
     # --- end of import bounds
+    # --- candidate stops from the road network (issue #18): geo/candidates.py
+    #: Least distance between two candidate stops; closer ones are merged, and roadside
+    #: points are generated this far apart (``MAILLAGE_CANDIDATE_SPACING_M``).
+    candidate_spacing_m: float = 300.0
+    #: Farthest a populated cell may be from a drivable road to get a roadside candidate
+    #: (``MAILLAGE_CANDIDATE_ROAD_MAX_M``).
+    candidate_road_max_m: float = 250.0
+    # --- end of candidate stops
 
     @property
     def cache_dir(self) -> Path:
@@ -150,11 +162,18 @@ def from_env() -> Settings:
         walk_kmh=_env_float("MAILLAGE_WALK_KMH", base.walk_kmh),
         max_snap_m=_env_float("MAILLAGE_MAX_SNAP_M", base.max_snap_m),
         http_timeout=_env_float("MAILLAGE_HTTP_TIMEOUT", base.http_timeout),
+        trust_proxy=os.environ.get("MAILLAGE_TRUST_PROXY", "").strip().lower()
+        in ("1", "oui", "true", "yes"),
         # import bounds (security issue #13)
         import_max_bytes=_env_int("MAILLAGE_IMPORT_MAX_BYTES", base.import_max_bytes),
         import_max_rows=_env_int("MAILLAGE_IMPORT_MAX_ROWS", base.import_max_rows),
         import_max_columns=_env_int("MAILLAGE_IMPORT_MAX_COLUMNS", base.import_max_columns),
         import_max_cell=_env_int("MAILLAGE_IMPORT_MAX_CELL", base.import_max_cell),
+        # candidate stops from the road network (issue #18)
+        candidate_spacing_m=_env_float("MAILLAGE_CANDIDATE_SPACING_M",
+                                       base.candidate_spacing_m),
+        candidate_road_max_m=_env_float("MAILLAGE_CANDIDATE_ROAD_MAX_M",
+                                        base.candidate_road_max_m),
     )
 
 

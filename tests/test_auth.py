@@ -245,14 +245,15 @@ def _timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _paired_medians(first: Callable[[int], object],
-                    second: Callable[[int], object]) -> tuple[float, float]:
-    """Medians of ``TIMED_RUNS`` calls of each, interleaved (the machine's load hits both)."""
-    a, b = [], []
+def _interleaved_medians(*cases: Callable[[int], object]) -> list[float]:
+    """Median duration of ``TIMED_RUNS`` calls of each case, the cases taking turns (in a
+    rotating order), so that the machine's load weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in cases]
     for i in range(TIMED_RUNS):
-        a.append(_timed(lambda i=i: first(i)))
-        b.append(_timed(lambda i=i: second(i)))
-    return statistics.median(a), statistics.median(b)
+        for k in range(len(cases)):
+            j = (i + k) % len(cases)
+            samples[j].append(_timed(lambda j=j, i=i: cases[j](i)))
+    return [statistics.median(d) for d in samples]
 
 
 def _gap(a: float, b: float) -> float:
@@ -260,8 +261,18 @@ def _gap(a: float, b: float) -> float:
 
 
 def test_unknown_names_and_wrong_passwords_take_the_same_time(real_s: Settings) -> None:
+    """Real argon2: wall-clock medians of unknown names vs wrong passwords, free and while
+    throttled, measured in turns; the throttled answer costs what a free one does."""
     s = real_s
-    step = timedelta(seconds=auth.FORGET_AFTER_S + 1)  # every attempt starts afresh
+    auth.add_user("bruno", "epci", "Dix-sept lucioles sur la Savane", s)
+    step = timedelta(seconds=auth.FORGET_AFTER_S + 1)  # every free attempt starts afresh
+    # "bruno" and "mallory2" are throttled at a time after every free attempt (whose
+    # clean-up of old counters therefore never reaches theirs)
+    blocked_at = T0 + (TIMED_RUNS + 2) * step
+    for name in ("mallory2", "bruno"):
+        last, _ = _burst(s, name, auth.ACCOUNT_FREE_ATTEMPTS + 6, blocked_at,
+                         lambda i, n=name: f"{n}-{i}")
+    during = last + timedelta(seconds=1)
 
     def unknown(i: int) -> str:
         return _attempt(s, "mallory", "faux", T0 + i * step, "10.0.0.1")
@@ -269,28 +280,20 @@ def test_unknown_names_and_wrong_passwords_take_the_same_time(real_s: Settings) 
     def wrong(i: int) -> str:
         return _attempt(s, "alice", "faux", T0 + i * step, "10.0.0.2")
 
-    unknown(0), wrong(0)  # warm up: engine, migrations, dummy hash
-    free = _paired_medians(unknown, wrong)
-    assert unknown(TIMED_RUNS) == wrong(TIMED_RUNS) == auth.SIGNIN_REFUSED
-
-    # the same while both names are throttled (refused without being counted)
-    blocked_at = T0 + TIMED_RUNS * step + step
-    for name in ("mallory", "alice"):
-        last, _ = _burst(s, name, auth.ACCOUNT_FREE_ATTEMPTS + 6, blocked_at,
-                         lambda i, n=name: f"{n}-{i}")
-    during = last + timedelta(seconds=1)
-
     def unknown_blocked(i: int) -> str:
-        return _attempt(s, "mallory", "faux", during, "10.0.0.3")
+        return _attempt(s, "mallory2", "faux", during, "10.0.0.3")
 
     def wrong_blocked(i: int) -> str:
-        return _attempt(s, "alice", "faux", during, "10.0.0.4")
+        return _attempt(s, "bruno", "faux", during, "10.0.0.4")
 
+    assert unknown(0) == wrong(0) == auth.SIGNIN_REFUSED  # also warms up the dummy hash
     assert _wait(unknown_blocked(0)) > 0 and unknown_blocked(0) == wrong_blocked(0)
-    blocked = _paired_medians(unknown_blocked, wrong_blocked)
-    print(f"\nmédianes (ms) : inconnu {free[0] * 1e3:.1f}, mauvais mot de passe "
-          f"{free[1] * 1e3:.1f} ; freinés : inconnu {blocked[0] * 1e3:.1f}, mauvais mot de "
-          f"passe {blocked[1] * 1e3:.1f}")
+    medians = _interleaved_medians(unknown, wrong, unknown_blocked, wrong_blocked)
+    free, blocked = medians[:2], medians[2:]
+    assert unknown(TIMED_RUNS) == wrong(TIMED_RUNS) == auth.SIGNIN_REFUSED  # still free
+    assert _wait(wrong_blocked(0)) > 0  # still throttled
+    print("\nmédianes (ms) : inconnu {:.1f}, mauvais mot de passe {:.1f} ; freinés : inconnu "
+          "{:.1f}, mauvais mot de passe {:.1f}".format(*(m * 1e3 for m in medians)))
     assert _gap(*free) < TIMING_TOLERANCE, free
     assert _gap(*blocked) < TIMING_TOLERANCE, blocked
     # a throttled answer costs what any other does (one argon2 verification, no shortcut)

@@ -6,7 +6,7 @@ import secrets
 
 import streamlit as st
 
-from maillage import auth
+from maillage import auth, settings
 from ui import widgets
 
 _KEY = "maillage_actor"
@@ -19,10 +19,15 @@ def client_key() -> str:
     browser session."""
     try:
         ip = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For", "")
     except AttributeError:  # a Streamlit without st.context.ip_address
-        ip = None
-    if ip:
-        return str(ip)
+        ip, forwarded = None, ""
+    if forwarded and settings.get().trust_proxy:
+        # Behind our own reverse proxy every visitor comes from the proxy's address: the
+        # proxy appends the client's address last, the only entry a client cannot forge.
+        ip = forwarded.split(",")[-1].strip() or ip
+    if isinstance(ip, str) and ip:
+        return ip
     if _CLIENT_KEY not in st.session_state:
         st.session_state[_CLIENT_KEY] = f"session-{secrets.token_hex(16)}"
     return st.session_state[_CLIENT_KEY]

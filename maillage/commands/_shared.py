@@ -20,8 +20,18 @@ def actor(args: argparse.Namespace):
     from maillage import auth
 
     if getattr(args, "as_user", None):
-        password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                    else getpass.getpass("Mot de passe : "))
+        from maillage.errors import MaillageError
+
+        if args.password_stdin or not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            try:
+                password = getpass.getpass("Mot de passe : ")
+            except EOFError:
+                password = ""
+        if not password:
+            raise MaillageError("Mot de passe vide : tapez-le quand il est demandé, ou "
+                                "passez-le sur l'entrée standard (--password-stdin).")
         return auth.sign_in(args.as_user, password)
     return auth.Actor(f"cli:{os.environ.get('USER', 'inconnu')}", "admin")
 

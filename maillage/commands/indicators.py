@@ -124,26 +124,98 @@ def _targets_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise MaillageError(f"Date « {text} » : attendu AAAA-MM-JJ, par exemple "
+                            "2026-03-31.") from None
+
+
+def request_from_args(args: argparse.Namespace):
+    """The :class:`IndicatorsRequest` of ``summary``/``overview`` (checked, EPCI aside)."""
+    from maillage.services.indicators import DEFAULT_MAP, IndicatorsRequest
+
+    return IndicatorsRequest(
+        args.year, args.epci or "", _day(getattr(args, "today", None)),
+        getattr(args, "map_indicator", None) or DEFAULT_MAP,
+        getattr(args, "map_level", None) or "commune").validated()
+
+
+def _run(args: argparse.Namespace):
+    """Check the request before loading anything, then run the service."""
+    from maillage.services.indicators import IndicatorsService
+
+    request = request_from_args(args)
+    return IndicatorsService.load().run(request)
+
+
+def _print_summary(result) -> None:
     import math
 
     from analysis import indicators as ind
-    from geo import communes
-    from maillage.cli import print_json
-    from maillage.indicators import charts, store
+    from maillage.indicators import charts
 
-    table = ind.summary(store.frame(), store.targets(), args.year, args.epci or "",
-                        communes.load())
-    if args.json:
-        print_json([{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                     for k, v in r.items()}
-                    for r in table.to_dict(orient="records")])
-        return 0
-    for r in table.itertuples(index=False):
+    for r in result.summary.itertuples(index=False):
         spec = ind.INDICATORS[r.indicator]
         goal = f" / objectif {charts.fmt(r.target, spec)}" if math.isfinite(r.target) else ""
         value = charts.fmt(r.value, spec) if r.has_data else "aucune donnée"
         print(f"{spec.label:45} {value}{goal}")
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from maillage.cli import print_json
+
+    result = _run(args)
+    if args.json:
+        print_json(result.summary_rows())
+        return 0
+    _print_summary(result)
+    return 0
+
+
+def _overview(args: argparse.Namespace) -> int:
+    import math
+
+    from analysis import indicators as ind
+    from maillage import fmt
+    from maillage.cli import print_json
+    from maillage.indicators import charts
+
+    result = _run(args)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    req = result.request
+    print(f"Indicateurs {req.year} — {req.scope_label} ({fmt.month(result.start)} – "
+          f"{fmt.month(result.end)})")
+    if not result.has_data:
+        print("Aucun chiffre enregistré pour l'instant.")
+    for sol in ind.SOLUTIONS.values():
+        print(f"\n{sol.title}")
+        rows = result.summary[result.summary["solution"] == sol.key]
+        for r in rows.itertuples(index=False):
+            spec = ind.INDICATORS[r.indicator]
+            value = charts.fmt(r.value, spec) if r.has_data else "aucune donnée"
+            goal = (f" / objectif {charts.fmt(r.target, spec)}"
+                    f" ({fmt.percent(r.progress, 0, missing='—')})"
+                    if math.isfinite(r.target) else "")
+            print(f"  {spec.label:45} {value}{goal}")
+    spec = result.map_spec
+    where = "commune" if req.map_level == "commune" else "EPCI"
+    print(f"\n{spec.label} par {where} :")
+    name = "nom" if req.map_level == "commune" else "epci_court"
+    for area, value in zip(result.areas[name], result.areas["value"], strict=True):
+        print(f"  {area:30} {charts.fmt(value, spec)}")
+    print("\nPar EPCI :")
+    cols = list(result.by_epci.columns)
+    print(f"  {'':45} " + " ".join(f"{c:>14}" for c in cols))
+    for key, row in result.by_epci.iterrows():
+        spec = ind.INDICATORS[key]
+        print(f"  {spec.label[:45]:45} "
+              + " ".join(f"{charts.fmt(float(row[c]), spec):>14}" for c in cols))
     return 0
 
 
@@ -164,6 +236,14 @@ def _auth_args(q: argparse.ArgumentParser) -> None:
     q.add_argument("--as", dest="as_user", metavar="COMPTE",
                    help="agit au nom de ce compte (mot de passe demandé)")
     q.add_argument("--password-stdin", action="store_true")
+
+
+def _scope_args(q: argparse.ArgumentParser, year: int) -> None:
+    q.add_argument("--year", type=int, default=year)
+    q.add_argument("--epci", metavar="EPCI", help="CACEM, CAP Nord ou Espace Sud "
+                                                  "(défaut : toute la Martinique)")
+    q.add_argument("--today", metavar="AAAA-MM-JJ",
+                   help="date de fin des chiffres de l'année en cours (défaut : aujourd'hui)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -194,10 +274,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_list)
 
     q = isub.add_parser("summary", help="valeurs de l'année et objectifs")
-    q.add_argument("--year", type=int, default=year)
-    q.add_argument("--epci", metavar="EPCI", help="CACEM, CAP Nord ou Espace Sud")
+    _scope_args(q, year)
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=_summary)
+
+    q = isub.add_parser("overview", help="tout ce que montre la page Indicateurs : valeurs et "
+                                         "objectifs, mois, dimensions, carte, EPCI")
+    _scope_args(q, year)
+    q.add_argument("--map-indicator", metavar="INDICATEUR",
+                   help="indicateur de la carte (défaut : le premier de la liste)")
+    q.add_argument("--map-level", metavar="NIVEAU", default="commune",
+                   help="commune (défaut) ou epci")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_overview)
 
     q = isub.add_parser("report", help="rapport annuel HTML avec ses graphiques")
     q.add_argument("--year", type=int, default=year)

@@ -74,40 +74,30 @@ def _traveltime(args: argparse.Namespace) -> int:
 
 
 def _isochrone(args: argparse.Namespace) -> int:
-    from analysis import graph, isochrone, snap
-    from geo import population, roads
+    from geo import geojson
+    from maillage import fmt
     from maillage.cli import print_json
+    from maillage.services.isochrones import IsochroneRequest, IsochroneService
 
-    mode = graph.check_mode(args.mode)
-    minutes = isochrone.parse_minutes(args.minutes)
-    for text in args.at:
-        snap.parse_lonlat(text)
+    request = IsochroneRequest.from_text(args.at, args.minutes, args.mode)
     out = Path(args.out)
     if out.suffix.lower() not in (".geojson", ".json"):
         raise MaillageError(f"Fichier de sortie « {out} » : l'extension doit être .geojson.")
-    g = _graph(mode)
-    pieces = [_snap(g, text, f"L'origine {i + 1}") for i, text in enumerate(args.at)]
-    origins = snap.Snapped(*(np.concatenate([getattr(p, f) for p in pieces])
-                             for f in ("edge", "ft", "fl", "xy", "dist", "ok")))
-    grid = population.load_grid(settings.get())
-    bands = isochrone.isochrones(g, origins, minutes, land=roads.island(), grid=grid)
-    frame = bands.to_crs(settings.CRS_STORE)
-    frame["mode"] = mode
+    result = IsochroneService.load(settings.get(), modes=(request.mode,)).run(request)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(frame.to_json(drop_id=True), encoding="utf-8")
+        out.write_text(geojson.dumps(result.frame()), encoding="utf-8")
     except OSError as exc:
         raise MaillageError(f"Impossible d'écrire « {out} » : {exc.strerror}.") from None
-    rows = bands.drop(columns="geometry").round(3).to_dict(orient="records")
     if args.json:
-        print_json({"mode": mode, "out": str(out), "bands": rows})
+        print_json({**result.to_json(), "out": str(out)})
         return 0
-    print(f"Isochrones {MODE_LABEL[mode]} écrites dans {out} :")
-    for r in rows:
-        people, total = (f"{v:,.0f}".replace(",", " ") for v in (r["population"],
-                                                                     r["population_cum"]))
-        print(f"  {r['from_min']:g}–{r['to_min']:g} min : {r['area_km2']:.2f} km², "
-              f"{people} habitants (cumul {total})")
+    print(f"Isochrones {MODE_LABEL[request.mode]} écrites dans {out} :")
+    for r in result.rows():
+        print(f"  {fmt.number(r['from_min'], 1 if r['from_min'] % 1 else 0)} à "
+              f"{fmt.number(r['to_min'], 1 if r['to_min'] % 1 else 0)} min : "
+              f"{fmt.number(r['area_km2'], 2)} km², {fmt.number(r['population'])} habitants "
+              f"(cumul {fmt.number(r['population_cum'])})")
     return 0
 
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.orm import Session
 
-from geo.errors import MaillageError
 from maillage import settings as settings_mod
+from maillage.errors import MaillageError
 from maillage.settings import Settings
 
 #: Milliseconds an SQLite writer waits for the lock before failing.

@@ -13,18 +13,18 @@ import math
 import pandas as pd
 
 from analysis import indicators as ind
-from maillage import fmt
+from maillage import fmt as french
 
 COLOR = "#0b6e4f"
 TARGET_COLOR = "#c0392b"
-MONTHS_FR = fmt.MONTHS_SHORT
+MONTHS_FR = french.MONTHS_SHORT
 
 
 def fmt(value: float | None, spec: ind.Indicator) -> str:
     """A value written the French way with its unit (« n.d. » when missing)."""
     if spec.unit == "%":
-        return fmt.percent(value, 1)
-    return fmt.number(value, 0 if spec.integer else 1, spec.unit)
+        return french.percent(value, 1)
+    return french.number(value, 0 if spec.integer else 1, spec.unit)
 
 
 def month_label(ts: pd.Timestamp) -> str:

@@ -138,14 +138,41 @@ def import_csv(actor: Actor | None, data: bounded_csv.Source, filename: str = "f
     return {"rows": len(records), **counts}
 
 
-def save(actor: Actor | None, row: dict[str, str], expected_version: int | None,
+def check_chosen(row: dict[str, str | None]) -> None:
+    """Refuse a typed figure whose commune (or place) nobody chose.
+
+    The form preselects no commune: ``row["code_insee"]`` is None (or absent) until one
+    is picked, ``""`` only when « Toute la Martinique » was picked for an indicator that
+    allows it; an indicator by place needs ``row["lieu"]``. Unknown or computed
+    indicators are left to :func:`csvio.check`, which words their problem.
+    """
+    spec = ind.INDICATORS.get(str(row.get("indicateur") or "").strip())
+    if spec is None or not spec.recordable:
+        return
+    if spec.scope == "place":
+        if not str(row.get("lieu") or "").strip():
+            raise ValidationError([(None, "lieu : choisissez le lieu labellisé du chiffre "
+                                          "(aucun n'est choisi d'avance)")], what="Le chiffre")
+        return
+    code = row.get("code_insee")
+    if code is None or (spec.scope == "commune" and not str(code).strip()):
+        which = ("une commune" if spec.scope == "commune"
+                 else "une commune ou « Toute la Martinique »")
+        raise ValidationError([(None, f"commune : choisissez {which} (aucune n'est choisie "
+                                      "d'avance)")], what="Le chiffre")
+
+
+def save(actor: Actor | None, row: dict[str, str | None], expected_version: int | None,
          s: Settings | None = None, today: date | None = None) -> int:
     """Record one figure typed in the form (strings, as in a CSV row); return its version.
 
     ``expected_version`` is the version the form showed (None: there was no figure).
-    If someone saved the same figure in between, the save is refused.
+    If someone saved the same figure in between, the save is refused. The commune (or
+    the place) must have been chosen (:func:`check_chosen`): ``code_insee`` None is
+    refused, never read as « Toute la Martinique ».
     """
     actor = require_federation(actor)
+    check_chosen(row)
     rec = csvio.check([{**row, "_line": "1"}], context(s, today))[0]
     try:
         with db.write_session(s) as session:

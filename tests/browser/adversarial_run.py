@@ -246,3 +246,758 @@ def server(data_dir: Path, canary: Path, timeout: float = 120) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# --------------------------------------------------------------------------- recording
+@dataclass
+class Check:
+    """One payload looked for in one field of one surface."""
+
+    payload: str
+    field: str
+    literal: bool
+    shown: str = ""  # the start of what was shown instead, when not literal
+
+
+@dataclass
+class Surface:
+    """What one page or export did with the corpus."""
+
+    key: str
+    title: str
+    dialogs: list[str] = field(default_factory=list)
+    rendered: bool = False
+    checks: list[Check] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    js_errors: list[str] = field(default_factory=list)
+    canary: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def ok(self) -> bool:
+        return (self.rendered and not self.dialogs and not self.failures and not self.canary
+                and all(c.literal for c in self.checks))
+
+
+def flat(text: str) -> str:
+    """``text`` with every run of whitespace (Unicode's) made one space: what pages lay out."""
+    return " ".join(str(text).split())
+
+
+class Recorder:
+    """Dialogs, requests and checks, attributed to the surface being visited."""
+
+    def __init__(self, base: str, corpus: Corpus) -> None:
+        self.base = base
+        self.corpus = corpus
+        self.surfaces: list[Surface] = []
+        self.current: Surface | None = None
+        self.tiles = 0
+        self.requests: list[str] = []
+
+    # browser events
+    def watch(self, context) -> None:
+        context.on("request", self._request)
+        context.on("page", self._page)
+        for pg in context.pages:
+            self._page(pg)
+
+    def _page(self, pg) -> None:
+        pg.on("dialog", self._dialog)
+        pg.on("pageerror", lambda exc: self.current and self.current.js_errors.append(
+            str(exc)[:300]))
+
+    def _dialog(self, dialog) -> None:
+        if self.current is not None:
+            self.current.dialogs.append(f"{dialog.type}: {dialog.message}"[:200])
+        with contextlib.suppress(Exception):
+            dialog.dismiss()
+
+    def _request(self, request) -> None:
+        url = request.url
+        self.requests.append(url)
+        parsed = urlparse(url)
+        if url.startswith(self.base) or parsed.scheme in ("data", "blob", "about", "file"):
+            return
+        if parsed.hostname == TILE_HOST and re.fullmatch(r"/\d+/\d+/\d+\.png", parsed.path):
+            self.tiles += 1
+            return
+        if self.current is not None:
+            self.current.failures.append(f"requête vers {url[:120]}")
+
+    # surfaces
+    @contextlib.contextmanager
+    def surface(self, key: str, title: str) -> Iterator[Surface]:
+        sf = Surface(key, title)
+        self.surfaces.append(sf)
+        self.current = sf
+        start = time.monotonic()
+        try:
+            yield sf
+        except Exception as exc:  # a surface that cannot be driven is a failure, not a crash
+            sf.failures.append(f"{type(exc).__name__}: {str(exc)[:400]}")
+        finally:
+            sf.seconds = round(time.monotonic() - start, 1)
+            sf.canary = [p.name for p in adv.canary_files(self.corpus.canary)]
+            self.current = None
+
+    @staticmethod
+    def expect(sf: Surface, payload: str, fld: str, haystack: str | None, needle: str) -> bool:
+        """Record whether ``needle`` (stored text) is shown literally in ``haystack``."""
+        text = flat(haystack or "")
+        literal = bool(flat(needle)) and flat(needle) in text
+        sf.checks.append(Check(payload, fld, literal, "" if literal else text[:160]))
+        return literal
+
+
+def _rendered(pg, sf: Surface, title: str) -> None:
+    """The page shows its title and no Streamlit exception."""
+    pg.get_by_role("heading", name=title).first.wait_for()
+    errors = pg.locator(STREAMLIT_ERROR)
+    if errors.count():
+        sf.failures.append("exception Streamlit : " + errors.first.inner_text()[:300])
+    else:
+        sf.rendered = True
+
+
+def _settle(pg) -> None:
+    """Wait until Streamlit has finished the current run (no running indicator)."""
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
+        ".includes('Running')", timeout=180_000)
+    pg.wait_for_timeout(300)
+
+
+def map_frame(pg, index: int = 0):
+    """The frame of the ``index``-th streamlit-folium map, once Leaflet has drawn it."""
+    pg.wait_for_selector("iframe[title*='streamlit_folium']", state="attached")
+    handles = pg.query_selector_all("iframe[title*='streamlit_folium']")
+    frame = handles[index].content_frame()
+    frame.wait_for_selector(".leaflet-container")
+    frame.wait_for_function("() => Object.values(window).some(v => v instanceof L.Map)")
+    return frame
+
+
+#: Opens every feature's popup and tooltip of the map in turn (Leaflet's own calls, the
+#: code a click or a hover runs) and returns what was shown as text, with any element
+#: that text must never create.
+_OPEN_ALL = """(opts) => {
+  const m = Object.values(window).find(v => v instanceof L.Map);
+  const out = [];
+  const bad = 'img,script,svg,iframe,object,embed,style,link,video,audio';
+  m.eachLayer(l => {
+    if (!l.feature || (opts.points && l.feature.geometry.type !== 'Point')) { return; }
+    const rec = {props: l.feature.properties || {}};
+    const at = l.getLatLng ? l.getLatLng() : undefined;
+    if (l.getPopup && l.getPopup()) {
+      l.openPopup(at);
+      const el = l.getPopup().getElement();
+      const c = el && el.querySelector('.leaflet-popup-content');
+      rec.popup = c ? c.innerText : null;
+      rec.bad = c ? c.querySelectorAll(bad).length : 0;
+      l.closePopup();
+    }
+    if (l.getTooltip && l.getTooltip()) {
+      l.openTooltip(at);
+      const el = l.getTooltip().getElement();
+      rec.tooltip = el ? el.innerText : null;
+      rec.bad = (rec.bad || 0) + (el ? el.querySelectorAll(bad).length : 0);
+      l.closeTooltip();
+    }
+    out.push(rec);
+  });
+  return out;
+}"""
+
+
+#: Centres the map on the marker named ``nom`` (closest zoom); returns its centre on screen.
+_CENTRE_ON = """(nom) => {
+  const m = Object.values(window).find(v => v instanceof L.Map);
+  let found = null;
+  m.eachLayer(l => { if (l.feature && l.feature.properties.nom === nom) { found = l; } });
+  m.setView(found.getLatLng(), 18, {animate: false});
+  const b = found._path.getBoundingClientRect();
+  return [b.x + b.width / 2, b.y + b.height / 2];
+}"""
+
+
+def open_all(frame, points: bool = True) -> list[dict]:
+    """Every feature's popup/tooltip text on the map of ``frame`` (see :data:`_OPEN_ALL`)."""
+    return frame.evaluate(_OPEN_ALL, {"points": points})
+
+
+def _tag_of(text: str) -> str | None:
+    m = re.search(r"\badv(\d\d)\b", text or "")
+    return m.group(0) if m else None
+
+
+# --------------------------------------------------------------------------- visits
+@dataclass
+class Visit:
+    """One run over every surface (see the module doc)."""
+
+    browser: Any
+    base: str
+    corpus: Corpus
+    work: Path
+    rec: Recorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rec = Recorder(self.base, self.corpus)
+        self.by_tag = {adv.tag(n): (p, r) for n, p, r in self.corpus.places}
+        self.stops_by_tag = {adv.tag(n): (p, r) for n, p, r in self.corpus.stops}
+
+    def context(self):
+        ctx = self.browser.new_context(viewport={"width": 1366, "height": 900}, locale="fr-FR",
+                                       accept_downloads=True)
+        ctx.route("**/*", _local_only)
+        self.rec.watch(ctx)
+        pg = ctx.new_page()
+        pg.set_default_timeout(120_000)
+        return ctx, pg
+
+    # ----------------------------------------------------------------- public pages
+    def simple_page(self, pg, path: str, key: str, title: str, heading: str,
+                    ready: str | None = None) -> None:
+        with self.rec.surface(key, title) as sf:
+            pg.goto(f"{self.base}/{path}")
+            _rendered(pg, sf, heading)
+            if ready:
+                pg.get_by_text(ready).first.wait_for()
+            _settle(pg)
+            if ready and pg.locator("iframe[title*='streamlit_folium']").count():
+                self._map_names(map_frame(pg), sf, "infobulle")
+
+    def _map_names(self, frame, sf: Surface, what: str) -> None:
+        """Check every feature naming a place of the corpus shows that name literally."""
+        for feat in open_all(frame):
+            text = feat.get("tooltip") or feat.get("popup") or ""
+            if feat.get("bad"):
+                sf.failures.append(f"élément HTML créé dans une {what} : {text[:80]}")
+            tag = _tag_of(text)
+            if tag in self.by_tag:
+                p, r = self.by_tag[tag]
+                self.rec.expect(sf, p.id, f"nom ({what})", text, r["nom"])
+
+    def places_public(self, pg) -> None:
+        with self.rec.surface("points-public", "Points numériques (public)") as sf:
+            pg.goto(f"{self.base}/points_numeriques")
+            _rendered(pg, sf, "Points numériques")
+            pg.get_by_text("lieux affichés").wait_for()
+            frame = map_frame(pg)
+            self._popups(frame, sf)
+            self._real_click(frame, sf)
+            for pid in ("md-image", "latex-inline", "st-colour", "blank-lines"):
+                self._detail(pg, sf, pid, editor=False)
+        with self.rec.surface("export-registre-csv", "Export CSV du registre (public)") as sf:
+            with pg.expect_download() as dl:
+                pg.get_by_role("button", name="Télécharger le registre (CSV, standard national)"
+                               ).click()
+            self._registry_csv(sf, Path(dl.value.path()).read_bytes())
+
+    def _popups(self, frame, sf: Surface) -> None:
+        seen = set()
+        for feat in open_all(frame):
+            text = feat.get("popup") or ""
+            if feat.get("bad"):
+                sf.failures.append(f"élément HTML créé dans une fiche : {text[:80]}")
+            tag = _tag_of(feat.get("props", {}).get("nom", ""))
+            if tag not in self.by_tag:
+                continue
+            seen.add(tag)
+            p, r = self.by_tag[tag]
+            for fld in ("nom", "adresse", "commune"):
+                self.rec.expect(sf, p.id, f"{fld} (fiche de la carte)", text,
+                                r[fld].replace("|", ", "))
+            self.rec.expect(sf, p.id, "nom (infobulle)", feat.get("tooltip"), r["nom"])
+        missing = sorted(set(self.by_tag) - seen)
+        if missing:
+            sf.failures.append(f"lieux absents de la carte : {', '.join(missing)}")
+
+    def _real_click(self, frame, sf: Surface) -> None:
+        """One real click on a marker of the corpus: the popup opens, as text."""
+        _, p, r = self.corpus.places[0]
+        x, y = frame.evaluate(_CENTRE_ON, r["nom"])
+        frame.locator(".leaflet-container").click(position={"x": x, "y": y}, force=True)
+        popup = frame.locator(".leaflet-popup-content")
+        popup.wait_for()
+        self.rec.expect(sf, p.id, "nom (clic sur la carte)", popup.inner_text(), r["nom"])
+
+    def _detail(self, pg, sf: Surface, pid: str, editor: bool) -> None:
+        """Choose the place of ``pid`` in « Fiche détaillée »: its table, shown literally."""
+        r = self.corpus.place(pid)
+        tag = _tag_of(r["nom"])
+        box = pg.get_by_label("Fiche détaillée")
+        box.click()
+        box.fill(tag)
+        pg.get_by_role("option").filter(has_text=tag).first.click()
+        table = pg.locator("[data-testid='stTable']")
+        pg.wait_for_function("(t) => { const e = document.querySelector("
+                             "\"[data-testid='stTable']\"); return e && e.innerText.includes(t); }",
+                             arg=tag)
+        _settle(pg)
+        text = table.inner_text()
+        if table.locator("img, a, .katex, script, iframe").count():
+            sf.failures.append(f"{pid} : balises créées dans la fiche détaillée")
+        fields = ["nom", "adresse", "presentation_detail", "structure_parente"]
+        fields += ["notes", "origin"] if editor else []
+        for fld in fields:
+            self.rec.expect(sf, pid, f"{fld} (fiche détaillée)", text, r[fld].replace("|", ", "))
+        if editor:
+            history = pg.get_by_text("Historique du label").inner_text()
+            self.rec.expect(sf, pid, "commentaire (historique du label)", history,
+                            self._payload(pid))
+            self.rec.expect(sf, "compte", "auteur (historique du label)", history, EDITOR)
+            self.rec.expect(sf, "fichier", "nom du fichier importé (historique)", history,
+                            FILE_NAME)
+
+    def _payload(self, pid: str) -> str:
+        return adv.stored(adv.BY_ID[pid].text(self.corpus.canary))
+
+    def _registry_csv(self, sf: Surface, data: bytes) -> None:
+        from maillage.registry import csvio
+
+        sf.rendered = True
+        back = {r["id"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8")))}
+        for _, p, r in self.corpus.places:
+            got = back.get(csvio.escape_cell(r["id"]))
+            if got is None:
+                sf.failures.append(f"{p.id} absent de l'export")
+                continue
+            for fld in ("nom", "adresse", "presentation_detail", "site_web"):
+                cell = got[fld]
+                if cell[:1] in adv.FORMULA_START and not cell.startswith("'"):
+                    sf.failures.append(f"{p.id} : cellule {fld} non neutralisée")
+                self.rec.expect(sf, p.id, f"{fld} (CSV)", csvio.unescape_cell(cell), r[fld])
+
+    def finder(self, pg) -> None:
+        with self.rec.surface("trouver", "Trouver un point numérique") as sf:
+            pg.goto(f"{self.base}/trouver")
+            _rendered(pg, sf, "Trouver un point numérique")
+            # A real search by name: the suggestions are buttons (markdown labels).
+            _, r = self.by_tag["adv29"]
+            box = pg.get_by_role("searchbox", name="Votre adresse")
+            box.fill(flat(r["nom"]))
+            pg.get_by_text("Touchez la bonne adresse").wait_for()
+            buttons = pg.locator(".st-key-trouver-sugg button")
+            buttons.first.wait_for()
+            for text in buttons.all_inner_texts():
+                tag = _tag_of(text)
+                if tag in self.by_tag:
+                    q, s = self.by_tag[tag]
+                    self.rec.expect(sf, q.id, "nom (suggestion)", text, flat(s["nom"]))
+            # Around the corpus: every card, the details, the links, the van visits.
+            for pid in ("url-javascript", "url-data", "url-https-breakout", "html-attr",
+                        "md-link-javascript"):
+                self._finder_place(pg, sf, pid)
+
+    def _finder_place(self, pg, sf: Surface, pid: str) -> None:
+        from geo import public_places
+
+        r = self.corpus.place(pid)
+        lat, lon = float(r["latitude"]), float(r["longitude"])
+        pg.goto(f"{self.base}/trouver?at={lon + 0.0002:.6f},{lat:.6f}&lieu={quote(r['id'])}")
+        pg.locator(".trouver-card").first.wait_for()
+        pg.locator(".trouver-detail dl").wait_for()
+        _settle(pg)
+        for card in pg.locator(".trouver-card").all_inner_texts():
+            tag = _tag_of(card)
+            if tag in self.by_tag:
+                q, s = self.by_tag[tag]
+                self.rec.expect(sf, q.id, "nom (carte de résultat)", card, s["nom"])
+                self.rec.expect(sf, q.id, "adresse (carte de résultat)", card, s["adresse"])
+        detail = " ".join(pg.locator(".trouver-detail").all_inner_texts())
+        self.rec.expect(sf, pid, "présentation (détail)", detail, r["presentation_resume"])
+        expected = {public_places.safe_url(r[f]) for f in adv.PLACE_LINK_FIELDS} - {""}
+        for link in pg.locator("main a, [data-testid='stMain'] a").all():
+            href = link.get_attribute("href") or ""
+            if not re.match(r"^(https?://|mailto:|tel:|#|/)", href, re.IGNORECASE):
+                sf.failures.append(f"{pid} : lien {href[:60]!r}")
+            in_detail = link.evaluate("(a) => !!a.closest('.trouver-detail')")
+            if in_detail and href.startswith("http") and href not in expected:
+                sf.failures.append(f"{pid} : lien inattendu {href[:60]!r}")
+        sf.checks.append(Check(pid, "liens (détail)", True))
+        for item in pg.locator("[data-testid='stMarkdownContainer'] li").all_inner_texts():
+            tag = _tag_of(item)
+            if tag in self.stops_by_tag and "Arrêt" in item:
+                q, s = self.stops_by_tag[tag]
+                self.rec.expect(sf, q.id, "nom d'arrêt (prochains passages)", item, s["nom"])
+
+    # ----------------------------------------------------------------- signed in
+    def sign_in(self, pg) -> None:
+        side = pg.locator("[data-testid='stSidebar']")
+        side.get_by_label("Compte").fill(EDITOR)
+        side.get_by_label("Mot de passe").fill(self.corpus.password)
+        side.get_by_role("button", name="Se connecter").click()
+        side.get_by_text("Connecté").wait_for()
+
+    def places_editor(self, pg) -> None:
+        with self.rec.surface("points-editeur", "Points numériques (éditeur)") as sf:
+            pg.goto(f"{self.base}/points_numeriques")
+            _rendered(pg, sf, "Points numériques")
+            self.sign_in(pg)
+            side = pg.locator("[data-testid='stSidebar']").get_by_text("Connecté")
+            self.rec.expect(sf, "compte", "nom du compte (barre latérale)", side.inner_text(),
+                            EDITOR)
+            self._typed_place(pg, sf)
+            for pid in ("tpl-arith", "md-emphasis", "html-entities"):
+                self._detail(pg, sf, pid, editor=True)
+            frame = map_frame(pg)
+            typed = [f for f in open_all(frame) if f["props"].get("nom") == TYPED_NAME]
+            self.rec.expect(sf, "saisie", "nom saisi (fiche de la carte)",
+                            typed[0].get("popup") if typed else "", TYPED_NAME)
+
+    def _typed_place(self, pg, sf: Surface) -> None:
+        """A place typed in the real form: saved, then read back exactly from the store."""
+        from maillage.registry import store
+
+        pg.get_by_role("tab", name="Ajouter / modifier").click()
+        form = pg.locator("[data-testid='stForm']").filter(has_text="Identifiant")
+        values = {"Identifiant": "adv-saisie", "Nom": TYPED_NAME, "Adresse": TYPED_NAME,
+                  "SIRET ou RNA ou RIDET": "21972213900017", "Commune": "Fort-de-France",
+                  "Code postal": "97200", "Code INSEE": "97209",
+                  "Date de mise à jour": "2025-01-15",
+                  "Services": "Aide aux démarches administratives", "Typologie": "EPN",
+                  "Latitude": "14.6005", "Longitude": "-61.0810"}
+        for label, value in values.items():
+            form.get_by_label(label, exact=True).fill(value)
+        form.get_by_role("button", name="Enregistrer").click()
+        pg.get_by_text("Fiche enregistrée.").wait_for()
+        got = {r["id"]: r for r in store.rows(self.corpus.settings())}.get("adv-saisie")
+        literal = got is not None and got["nom"] == TYPED_NAME and got["adresse"] == TYPED_NAME
+        sf.checks.append(Check("saisie", "nom et adresse saisis (registre)", literal,
+                               "" if literal else str(got)[:160]))
+
+    def tours_editor(self, pg) -> None:
+        with self.rec.surface("tournees-editeur", "Tournées (éditeur : plan et carte)") as sf:
+            pg.locator("[data-testid='stSidebar']").get_by_role("link", name="Tournées").click()
+            _rendered(pg, sf, "Tournées des ateliers mobiles")
+            stops = self.work / "arrets-adverses.csv"
+            stops.write_bytes(adv.stops_csv(self.corpus.canary, [(n, p) for n, p, _ in
+                                                                 self.corpus.stops]))
+            pg.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(stops))
+            pg.get_by_text(stops.name).wait_for()
+            pg.get_by_label("Camions").fill("1")
+            pg.get_by_label("Semaines").fill("1")
+            pg.get_by_label("Temps de calcul (s)").fill("5")
+            pg.get_by_role("button", name="Calculer les tournées").click()
+            pg.get_by_text("Visites planifiées").wait_for(timeout=240_000)
+            _settle(pg)
+            if pg.locator(STREAMLIT_ERROR).count():
+                sf.failures.append("exception Streamlit après le calcul")
+            frame = map_frame(pg)
+            shown = {}
+            for feat in open_all(frame):
+                text = feat.get("tooltip") or ""
+                if feat.get("bad"):
+                    sf.failures.append(f"élément HTML créé dans une infobulle : {text[:80]}")
+                shown[_tag_of(text)] = text
+            for n, p, r in self.corpus.stops:
+                self.rec.expect(sf, p.id, "nom d'arrêt (infobulle)", shown.get(adv.tag(n)),
+                                r["nom"])
+            downloads = {}
+            for key, label in (("feuille", "Feuille imprimable (.html)"),
+                               ("ics", "Calendrier (.ics)"), ("csv", "Tableau (.csv)")):
+                with pg.expect_download() as dl:
+                    pg.get_by_role("button", name=label).first.click()
+                downloads[key] = Path(dl.value.path()).read_bytes()
+        with self.rec.surface("export-tournees-ics", "Export iCalendar des tournées") as sf:
+            self._ics(sf, downloads.get("ics", b""))
+        with self.rec.surface("export-tournees-csv", "Export CSV des tournées") as sf:
+            self._plan_csv(sf, downloads.get("csv", b""))
+        sheet = self.work / "feuille.html"
+        sheet.write_bytes(downloads.get("feuille", b""))
+        self.rec.corpus.exports["feuille"] = sheet
+        with self.rec.surface("tournees-plans", "Tournées (plans enregistrés)") as sf:
+            pg.get_by_role("tab", name="Plans enregistrés et présence").click()
+            plan = pg.get_by_label("Plan", exact=True)
+            plan.wait_for()
+            sf.rendered = True
+            box = plan.locator("xpath=ancestor::*[@data-baseweb='select']").first
+            self.rec.expect(sf, "plan", "nom du plan (liste des plans)", box.inner_text(),
+                            PLAN_NAME)
+
+    def _ics(self, sf: Surface, data: bytes) -> None:
+        from icalendar import Calendar
+
+        cal = Calendar.from_ical(data)
+        sf.rendered = True
+        summaries = [str(e.get("summary")) for e in cal.walk("VEVENT")]
+        locations = [str(e.get("location")) for e in cal.walk("VEVENT")]
+        for n, p, r in self.corpus.stops:
+            tag = f"Arrêt {adv.tag(n)}"
+            mine = [s for s in summaries if s.endswith(tag)]
+            if mine:
+                self.rec.expect(sf, p.id, "nom d'arrêt (SUMMARY)", mine[0],
+                                f"Atelier numérique mobile – {r['nom']}")
+                self.rec.expect(sf, p.id, "adresse (LOCATION)", " ".join(locations),
+                                r["adresse"])
+
+    def _plan_csv(self, sf: Surface, data: bytes) -> None:
+        from maillage.registry import csvio
+
+        sf.rendered = True
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+        by_name = {csvio.unescape_cell(r["arret"]): r for r in rows}
+        for _, p, r in self.corpus.stops:
+            got = by_name.get(r["nom"])
+            if got is None:
+                continue
+            for col, fld in (("arret", "nom"), ("adresse", "adresse"), ("id", "id")):
+                if got[col][:1] in adv.FORMULA_START and not got[col].startswith("'"):
+                    sf.failures.append(f"{p.id} : cellule {col} non neutralisée")
+                self.rec.expect(sf, p.id, f"{fld} (CSV)", csvio.unescape_cell(got[col]), r[fld])
+
+    def indicators_editor(self, pg) -> None:
+        with self.rec.surface("indicateurs-editeur", "Indicateurs (éditeur)") as sf:
+            pg.locator("[data-testid='stSidebar']").get_by_role("link", name="Indicateurs"
+                                                                ).click()
+            _rendered(pg, sf, "Indicateurs des cinq solutions")
+            pg.get_by_text("Saisir des chiffres").first.wait_for()
+            _settle(pg)
+            ind = pg.get_by_label("Indicateur", exact=True).last
+            ind.click()
+            ind.fill("Personnes accompagnées")
+            pg.get_by_role("option").filter(has_text="Personnes accompagnées").first.click()
+            _settle(pg)
+            place = pg.get_by_label("Lieu labellisé")
+            for pid in ("html-img", "tpl-open-expr", "st-icon"):
+                r = self.corpus.place(pid)
+                tag = _tag_of(r["nom"])
+                place.click()
+                place.fill(tag)
+                option = pg.get_by_role("option").filter(has_text=tag).first
+                self.rec.expect(sf, pid, "nom (liste des lieux labellisés)",
+                                option.inner_text(), r["nom"])
+                pg.keyboard.press("Escape")
+            # A refused import quotes the file's text in its message: shown literally.
+            refused = self.work / "chiffres-refuses.csv"
+            refused.write_bytes(adv.indicators_csv([{
+                "indicateur": adv.BY_PLACE, "mois": "2025-01", "code_insee": "97209",
+                "lieu": REFUSED_PLACE, "dimension": "", "valeur": "1"}]))
+            pg.get_by_text("Importer un fichier CSV").click()
+            pg.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+                str(refused))
+            pg.get_by_role("button", name="Importer", exact=True).click()
+            alert = pg.locator("[data-testid='stAlertContentError']").filter(
+                has_text="absent du registre")
+            alert.wait_for()
+            self.rec.expect(sf, "import-refuse", "lieu cité (message de refus)",
+                            alert.inner_text(), REFUSED_PLACE)
+            if alert.locator("img, a, .katex").count():
+                sf.failures.append("balises créées dans le message de refus")
+            # The yearly report, downloaded as a visitor would.
+            year = date.today().year
+            pg.get_by_role("button", name=f"Préparer le rapport {year} (HTML)").click()
+            with pg.expect_download() as dl:
+                pg.get_by_role("button", name=f"Télécharger le rapport {year}").click()
+            report = self.work / "rapport.html"
+            report.write_bytes(Path(dl.value.path()).read_bytes())
+            self.corpus.exports["rapport"] = report
+
+    # ----------------------------------------------------------------- exports
+    def open_file(self, pg, key: str, title: str, path: Path,
+                  check: Callable[[Surface, str], None]) -> None:
+        with self.rec.surface(key, title) as sf:
+            pg.goto(path.as_uri())
+            pg.wait_for_load_state("load")
+            pg.wait_for_timeout(500)
+            sf.rendered = pg.locator("h1").count() > 0
+            check(sf, pg.locator("body").inner_text())
+
+    def _sheet(self, sf: Surface, text: str) -> None:
+        for n, p, r in self.corpus.stops:
+            if f"Arrêt {adv.tag(n)}" in text:
+                self.rec.expect(sf, p.id, "nom d'arrêt (feuille)", text, r["nom"])
+        if not sf.checks:
+            sf.failures.append("aucun arrêt du corpus dans la feuille")
+
+    def geojson(self) -> None:
+        from maillage.registry import csvio, store
+
+        with self.rec.surface("export-registre-geojson", "Export GeoJSON du registre") as sf:
+            doc = json.loads(csvio.write_geojson(store.rows(self.corpus.settings()),
+                                                 private=False))
+            sf.rendered = True
+            props = {f["properties"]["id"]: f["properties"] for f in doc["features"]}
+            for _, p, r in self.corpus.places:
+                for fld in ("nom", "adresse", "site_web"):
+                    got = props.get(r["id"], {}).get(fld, "")
+                    sf.checks.append(Check(p.id, f"{fld} (GeoJSON)", got == r[fld],
+                                           "" if got == r[fld] else got[:160]))
+
+    def indicators_csv(self) -> None:
+        from maillage.indicators import store
+
+        with self.rec.surface("export-indicateurs-csv", "Export CSV des indicateurs") as sf:
+            from maillage.registry import csvio
+
+            data = store.export_csv(self.corpus.settings())
+            sf.rendered = True
+            ids = {csvio.unescape_cell(r["lieu"]) for r in
+                   csv.DictReader(io.StringIO(data.decode("utf-8")))}
+            for n, p in self.corpus.indicator_places:
+                pid = adv.stored(adv.place_id(n, p, self.corpus.canary))
+                sf.checks.append(Check(p.id, "lieu (CSV)", pid in ids))
+
+    # ----------------------------------------------------------------- the run
+    def run(self) -> list[Surface]:
+        public, pg = self.context()
+        try:
+            self.simple_page(pg, "", "accueil", "Accueil",
+                             "Maillage — la médiation numérique de proximité en Martinique")
+            self.simple_page(pg, "couverture", "couverture", "Couverture", "Couverture",
+                             ready="Zones blanches aujourd'hui")
+            self.simple_page(pg, "isochrones", "isochrones", "Isochrones", "Isochrones")
+            self.places_public(pg)
+            self.simple_page(pg, "arrets_proposes", "arrets", "Arrêts proposés",
+                             "Arrêts proposés pour les ateliers mobiles",
+                             ready="Réponse immédiate")
+            self.simple_page(pg, "tournees", "tournees-public", "Tournées (public)",
+                             "Tournées des ateliers mobiles", ready="Prochains passages")
+            self.finder(pg)
+            self.simple_page(pg, "indicateurs", "indicateurs-public", "Indicateurs (public)",
+                             "Indicateurs des cinq solutions")
+        finally:
+            public.close()
+        editor, pg = self.context()
+        try:
+            self.places_editor(pg)
+            self.tours_editor(pg)
+            self.indicators_editor(pg)
+            if "feuille" in self.corpus.exports:
+                self.open_file(pg, "feuille", "Feuille de route imprimable (HTML)",
+                               self.corpus.exports["feuille"], self._sheet)
+            if "rapport" in self.corpus.exports:
+                self.open_file(pg, "rapport", "Rapport annuel des indicateurs (HTML)",
+                               self.corpus.exports["rapport"], lambda sf, text: None)
+        finally:
+            editor.close()
+        self.geojson()
+        self.indicators_csv()
+        return self.rec.surfaces
+
+
+#: A place typed in the form of « Points numériques » (every kind of syntax at once).
+TYPED_NAME = ("{{ 7*7 }} <img src=x onerror=alert(17)> ${alert(18)} $x$ :red[x] "
+              "![x](http://127.0.0.1:9/form.png) Lieu saisi")
+#: A ``lieu`` absent from the registry: the refusal message quotes it (whole: < 40 chars).
+REFUSED_PLACE = ":red[x] $x$ ![i](http://127.0.0.1:9/r)"
+
+
+def _local_only(route) -> None:
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+# --------------------------------------------------------------------------- results
+#: Checks on text that is not one of the corpus' payloads (the account, the file name…).
+OTHER = "Autres entrées (compte, fichier, plan, saisie)"
+#: Short column headings of the results table, by category.
+SHORT = {adv.HTML: "HTML", adv.URL: "URL", adv.TEMPLATE: "Jinja", adv.JS: "JS/JSON",
+         adv.MARKDOWN: "Markdown", adv.DIRECTIVES: "LaTeX/directives",
+         adv.FORMULA: "Formules", adv.LONG: "Long", adv.SCRIPTS: "Écritures",
+         adv.CONTROL: "Contrôles", adv.NEWLINES: "Sauts de ligne", adv.CSV_DELIMS: "CSV",
+         OTHER: "Autres"}
+
+
+def _category(payload_id: str) -> str:
+    p = adv.BY_ID.get(payload_id)
+    return p.category if p is not None else OTHER
+
+
+def _alert_owner() -> dict[str, str]:
+    """alert(N) number → id of the payload (or other entry) that carries it."""
+    owners = {m: p.id for p in adv.PAYLOADS for m in _ALERT.findall(p.raw)}
+    for name, text in (("fichier", FILE_NAME), ("plan", PLAN_NAME), ("saisie", TYPED_NAME)):
+        owners.update({m: name for m in _ALERT.findall(text)})
+    return owners
+
+
+def summary(surfaces: list[Surface], corpus: Corpus, tiles: int = 0) -> dict[str, Any]:
+    """JSON-ready results: payloads, entry paths, surfaces × checks, totals."""
+    owners = _alert_owner()
+    by_cat: dict[str, dict[str, list[int]]] = {}
+    dialogs_by_cat: dict[str, int] = {}
+    for sf in surfaces:
+        for c in sf.checks:
+            cell = by_cat.setdefault(_category(c.payload), {}).setdefault(sf.key, [0, 0])
+            cell[0] += c.literal
+            cell[1] += 1
+        for d in sf.dialogs:
+            m = _ALERT.search(d) or re.search(r"(\d+)$", d)
+            cat = _category(owners.get(m.group(1), "")) if m else OTHER
+            dialogs_by_cat[cat] = dialogs_by_cat.get(cat, 0) + 1
+    canary = sorted({f for sf in surfaces for f in sf.canary}
+                    | {p.name for p in adv.canary_files(corpus.canary)})
+    checks = [c for sf in surfaces for c in sf.checks]
+    return {
+        "payloads": [{"id": p.id, "category": p.category, "length": len(p.raw)}
+                     for p in adv.PAYLOADS],
+        "entries": corpus.entries,
+        "surfaces": [{"key": sf.key, "title": sf.title, "rendered": sf.rendered,
+                      "dialogs": sf.dialogs, "failures": sf.failures,
+                      "js_errors": sf.js_errors, "canary": sf.canary,
+                      "seconds": sf.seconds, "ok": sf.ok(),
+                      "checks": [vars(c) for c in sf.checks]} for sf in surfaces],
+        "by_category": by_cat,
+        "dialogs_by_category": dialogs_by_cat,
+        "totals": {"payloads": len(adv.PAYLOADS), "surfaces": len(surfaces),
+                   "checks": len(checks), "literal": sum(c.literal for c in checks),
+                   "payload_field_pairs": len({(c.payload, c.field) for c in checks}),
+                   "dialogs": sum(len(sf.dialogs) for sf in surfaces),
+                   "canary": canary,
+                   "failed_renders": sum(not sf.rendered for sf in surfaces),
+                   "failures": sum(len(sf.failures) for sf in surfaces),
+                   "tiles_requested": tiles},
+    }
+
+
+def markdown_tables(result: dict[str, Any]) -> str:
+    """The results as two markdown tables (French headings): surfaces × categories, then
+    categories with their refusals."""
+    cats = [c for c in (*adv.CATEGORIES, OTHER) if c in result["by_category"]]
+    head = ["Surface", *[SHORT[c] for c in cats], "Alertes JS", "Évaluations", "Rendu"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for sf in result["surfaces"]:
+        cells = []
+        for c in cats:
+            ok, n = result["by_category"][c].get(sf["key"], (0, 0))
+            cells.append(f"{ok}/{n}" if n else "—")
+        rendered = "oui" if sf["rendered"] and not sf["failures"] else "**non**"
+        lines.append(f"| {sf['title']} | " + " | ".join(cells)
+                     + f" | {len(sf['dialogs'])} | {len(sf['canary'])} | {rendered} |")
+    t = result["totals"]
+    lines.append("| **Total** | " + " | ".join(
+        f"{sum(v[0] for v in result['by_category'][c].values())}/"
+        f"{sum(v[1] for v in result['by_category'][c].values())}" for c in cats)
+        + f" | {t['dialogs']} | {len(t['canary'])} | {t['failed_renders']} en échec |")
+    refused = {}
+    for path, entry in result["entries"].items():
+        for pid in entry.get("refused", []):
+            refused.setdefault(_category(pid), []).append(path)
+    paths = {"registry": "registre", "tours": "arrêts", "indicators": "indicateurs"}
+    lines += ["", "| Catégorie | Charges | Vérifications littérales | Alertes JS | "
+              "Refus à bon droit (entrée) |", "|---|---|---|---|---|"]
+    for c in cats:
+        n = sum(1 for p in result["payloads"] if p["category"] == c)
+        v = result["by_category"][c].values()
+        why = ", ".join(f"{paths.get(k, k)} × {m}" for k, m in sorted(
+            {k: refused.get(c, []).count(k) for k in set(refused.get(c, []))}.items()))
+        lines.append(f"| {c} | {n or '—'} | {sum(x[0] for x in v)}/{sum(x[1] for x in v)} | "
+                     f"{result['dialogs_by_category'].get(c, 0)} | {why or '—'} |")
+    return "\n".join(lines)
+
+
+def run_all(browser, prepared: Path, work: Path) -> dict[str, Any]:
+    """Copy ``prepared``, write the corpus, run a server on it, visit everything."""
+    data = copy_data_dir(prepared, work / "data")
+    canary = work / "canary" / "canary"
+    corpus = prepare(data, canary)
+    with server(data, canary) as base:
+        visit = Visit(browser, base, corpus, work)
+        surfaces = visit.run()
+    return summary(surfaces, corpus, visit.rec.tiles)

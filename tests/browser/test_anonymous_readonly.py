@@ -92,13 +92,20 @@ def _diff(before, after) -> str:
 
 
 def _idle(pg, timeout_s: float) -> None:
-    """Wait until the page's script has finished (state ``notRunning`` for a second)."""
+    """Wait until the page's script has finished (state ``notRunning``) and the main area
+    has stopped changing (the browser may still be drawing what the script sent)."""
     deadline = time.monotonic() + timeout_s
-    calm = 0
+    calm, last = 0, None
     while time.monotonic() < deadline:
-        state = pg.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
-        calm = calm + 1 if state in ("notRunning", "compilationError") else 0
-        if calm >= 4:
+        state = pg.evaluate("""() => [
+            document.querySelector("[data-testid='stApp']")
+                ?.getAttribute("data-test-script-state"),
+            document.querySelectorAll("[data-testid='stMain'] *").length,
+            document.querySelectorAll("[data-testid='stSpinner']").length]""")
+        still = state[0] in ("notRunning", "compilationError") and not state[2]
+        calm = calm + 1 if still and state[1] == last else 0
+        last = state[1]
+        if calm >= 6:
             return
         pg.wait_for_timeout(250)
 

@@ -6,9 +6,10 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from analysis import coverage
 from geo import communes
 from maillage import settings
-from maillage.commands import coverage as cov_command
+from maillage.services.coverage import CoverageRequest, CoverageService
 from tests.browser.conftest import map_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -19,9 +20,12 @@ COMMUNE_STROKE = "#333333"
 def test_coverage_page_draws_choropleth_and_white_zones(page, app_server: str,
                                                         browser_data_dir: Path) -> None:
     s = replace(settings.from_env(), data_dir=browser_data_dir, database_url="")
-    # what the engine finds on the same data: walk, 15 min, zones cut at commune limits
-    expected = cov_command.run("walk", [15.0], by_commune=True, s=s)
-    n_zones = len(expected["zones"])
+    # what the service finds for the page's default request: walk, zones beyond 15 min cut
+    # at commune limits
+    expected = CoverageService.load(s).run(CoverageRequest(
+        mode="walk", minutes=coverage.DEFAULT_MINUTES["walk"], zone_minutes=15.0,
+        by_commune=True))
+    n_zones = len(expected.zones)
     assert n_zones > 0
     page.goto(app_server)
     page.get_by_role("link", name="Couverture").click()
