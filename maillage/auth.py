@@ -41,11 +41,10 @@ from sqlalchemy.orm import Session
 from geo.errors import MaillageError
 from maillage import db
 from maillage.db.models import ROLES, SigninThrottle, User
-from maillage.settings import Settings
 
 #: Roles allowed to edit the registry of places.
-EDITOR_ROLES = frozenset({"admin", "federation"})
-ROLE_LABELS = {"admin": "administrateur", "federation": "Fédération", "epci": "EPCI"}
+from maillage.roles import EDITOR_ROLES, ROLE_LABELS
+from maillage.settings import Settings
 
 #: Failed attempts on one account name before it is slowed down.
 ACCOUNT_FREE_ATTEMPTS = 5

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from geo.errors import MaillageError
 from maillage import commands
+from maillage.errors import MaillageError
 
 #: Exit code of a refused input or a missing source.
 EXIT_USAGE = 2

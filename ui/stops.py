@@ -4,11 +4,15 @@ The page and ``maillage propose-stops`` answer the same :class:`StopsRequest` wi
 same :class:`StopsService`, so the figures cannot drift. Sections of the page served:
 
 * inputs (« Nombre d'arrêts », trip time, mode, « Qui compter » with the weighted mix,
-  « Territoire »): :func:`request_from_widgets` → a :class:`StopsRequest`;
+  « Territoire »): :func:`request_from_widgets` → a :class:`StopsRequest`; the
+  description of each weight: :func:`weight_help`; the equity rules (« Équité entre
+  territoires »: stops per commune / EPCI, distance between stops): :func:`equity_widgets`,
+  whose values :func:`request_from_widgets` takes as ``equity``;
 * the instant answer and « Améliorer avec le solveur (HiGHS) » with its time limit:
   :func:`solver_controls` and :func:`answer` (the solver's answer is kept per visitor in
   ``st.session_state`` for the same request);
-* the two reports (greedy, solver): :func:`show_reports`;
+* the two reports (greedy, solver), with the equity rules not met: :func:`show_reports`
+  (:func:`unmet_lines`);
 * comparison with today (3 metrics): :func:`show_metrics`;
 * map of the stops and newly covered cells: :func:`show_map`;
 * stops table: :func:`stops_table`; « Par commune » expander: :func:`communes_table`;
@@ -50,8 +54,61 @@ def service() -> StopsService:
     return StopsService.load(settings.get(), reach_minutes=MAX_MINUTES)
 
 
-def request_from_widgets(communes: pd.DataFrame) -> StopsRequest:
-    """Draw the inputs and return the request they make (greedy; checked by the service)."""
+def weight_help(keys) -> str:
+    """French description of the weights ``keys`` (:data:`analysis.siting.WEIGHT_HELP`)."""
+    return "\n\n".join(f"**{siting.WEIGHTS[k].capitalize()}** : {siting.WEIGHT_HELP[k]}"
+                       for k in keys if k in siting.WEIGHT_HELP)
+
+
+#: Equity fields of :class:`StopsRequest` → French label of their widget.
+EQUITY_LABELS = {
+    "min_per_commune": "Au moins … arrêts par commune",
+    "max_per_commune": "Au plus … arrêts par commune (0 = sans limite)",
+    "min_per_epci": "Au moins … arrêts par EPCI",
+    "max_per_epci": "Au plus … arrêts par EPCI (0 = sans limite)",
+    "min_distance_m": "Distance minimale entre deux arrêts (m)",
+}
+
+
+def equity_from_values(values: dict[str, float]) -> dict[str, Any]:
+    """The equity fields of a request from the widget values (0 for a maximum = none)."""
+    out: dict[str, Any] = {}
+    for name in EQUITY_LABELS:
+        v = values.get(name, 0)
+        if name == "min_distance_m":
+            out[name] = float(v or 0.0)
+        elif name.startswith("max"):
+            out[name] = int(v) if v else None
+        else:
+            out[name] = int(v or 0)
+    return out
+
+
+def equity_widgets(*, expanded: bool = False) -> dict[str, Any]:
+    """« Équité entre territoires »: the rules' widgets; returns the request's equity fields."""
+    with st.expander("Équité entre territoires", expanded=expanded):
+        st.caption("Répartir les arrêts : un minimum par commune ou par EPCI du territoire, "
+                   "un maximum, et une distance minimale entre deux arrêts (à vol d'oiseau). "
+                   "Les deux réponses respectent ces règles ou disent lesquelles ne peuvent "
+                   "pas l'être.")
+        c1, c2, c3, c4, c5 = st.columns(5)
+        values = {
+            "min_per_commune": c1.number_input(EQUITY_LABELS["min_per_commune"], 0, 10, 0, 1),
+            "max_per_commune": c2.number_input(EQUITY_LABELS["max_per_commune"], 0, 100, 0, 1),
+            "min_per_epci": c3.number_input(EQUITY_LABELS["min_per_epci"], 0, 100, 0, 1),
+            "max_per_epci": c4.number_input(EQUITY_LABELS["max_per_epci"], 0, 100, 0, 1),
+            "min_distance_m": c5.number_input(EQUITY_LABELS["min_distance_m"], 0, 20_000, 0,
+                                              100),
+        }
+    return equity_from_values(values)
+
+
+def request_from_widgets(communes: pd.DataFrame,
+                         equity: dict[str, Any] | None = None) -> StopsRequest:
+    """Draw the inputs and return the request they make (greedy; checked by the service).
+
+    ``equity``: the fields returned by :func:`equity_widgets` (none by default).
+    """
     c1, c2, c3, c4 = st.columns(4)
     p = c1.number_input("Nombre d'arrêts", min_value=1, max_value=100, value=10, step=1)
     minutes = c2.slider("Temps de trajet jusqu'à l'arrêt (min)", 5, MAX_MINUTES, 15, step=1)
@@ -80,8 +137,10 @@ def request_from_widgets(communes: pd.DataFrame) -> StopsRequest:
         scope = tuple(sorted(chosen)) or None
         if not chosen:
             s2.info("Choisissez au moins une commune (sinon toute l'île est prise).")
+    st.caption(weight_help(weights))
     return StopsRequest(p=int(p), minutes=float(minutes), mode=mode, weights=weights,
-                        scope=scope, solver="greedy", time_limit=30.0, places="all")
+                        scope=scope, solver="greedy", time_limit=30.0, places="all",
+                        **(equity or {}))
 
 
 def solver_controls() -> tuple[bool, float]:
@@ -135,11 +194,20 @@ def report(label: str, sol: siting.Solution, what: str) -> str:
             f"Solution {sol.status_fr} ; meilleure borne {bound} ; écart {gap}.")
 
 
+def unmet_lines(sol: siting.Solution) -> list[str]:
+    """The equity rules ``sol`` does not meet, one French sentence each."""
+    return [f"Contrainte non respectée : {text}." for text in sol.unmet_fr]
+
+
 def show_reports(result: StopsResult) -> None:
-    """The greedy answer and, when it ran, the solver's."""
-    st.markdown(report("Réponse immédiate (gloutonne)", result.greedy, result.weight_label))
-    if result.milp is not None:
-        st.markdown(report("Réponse du solveur", result.milp, result.weight_label))
+    """The greedy answer and, when it ran, the solver's (with the rules they do not meet)."""
+    for label, sol in (("Réponse immédiate (gloutonne)", result.greedy),
+                       ("Réponse du solveur", result.milp)):
+        if sol is None:
+            continue
+        st.markdown(report(label, sol, result.weight_label))
+        for line in unmet_lines(sol):
+            st.warning(line)
 
 
 def metrics(result: StopsResult) -> list[dict[str, Any]]:
@@ -214,4 +282,4 @@ def save_params(result: StopsResult) -> dict[str, Any]:
     r = result.request
     return {"mode": r.mode, "minutes": r.minutes, "weights": dict(r.weights),
             "scope": result.scope, "p": r.p,
-            "method": "HiGHS" if result.milp is not None else "glouton"}
+            "method": "HiGHS" if result.best is result.milp else "glouton"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from geo.errors import MaillageError
 from maillage import fmt
+from maillage.errors import MaillageError
 
 
 def _trouver(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from geo.errors import MaillageError
 from maillage.commands._shared import actor, check_bounds, import_progress, input_path
+from maillage.errors import MaillageError
 
 
 def _write(out: Path, data: bytes) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
-import numpy as np
-
-from geo.errors import MaillageError
 from maillage import settings
+from maillage.errors import MaillageError
 
 MODE_LABEL = {"drive": "en voiture", "walk": "à pied"}
 #: Lets ``--from -61.07,14.61`` pass a negative coordinate pair as a value, not an option.
@@ -49,7 +48,7 @@ def _traveltime(args: argparse.Namespace) -> int:
     src = _snap(g, args.origin, "Le départ")
     dst = _snap(g, args.destination, "L'arrivée")
     trip = routing.trip(g, src, dst)
-    reachable = bool(np.isfinite(trip.seconds))
+    reachable = bool(math.isfinite(trip.seconds))
     payload = {
         "mode": mode,
         "from": list(snap.parse_lonlat(args.origin)),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from geo.errors import MaillageError
 from maillage import settings
 from maillage.commands._shared import actor, check_bounds, import_progress, input_path
+from maillage.errors import MaillageError
 
 
 def _load_initial(args: argparse.Namespace) -> int:

@@ -26,7 +26,10 @@ def request_from_args(args: argparse.Namespace) -> StopsRequest:
     return StopsRequest(p=args.p, minutes=args.minutes, mode=args.mode, weights=args.weight,
                         scope=args.scope, model=args.model, share=args.share,
                         solver="greedy" if args.greedy_only else "highs",
-                        time_limit=args.time_limit, places=args.places)
+                        time_limit=args.time_limit, places=args.places,
+                        min_per_commune=args.min_per_commune,
+                        max_per_commune=args.max_per_commune, min_per_epci=args.min_per_epci,
+                        max_per_epci=args.max_per_epci, min_distance_m=args.min_distance)
 
 
 def _print(res: StopsResult) -> None:
@@ -40,6 +43,9 @@ def _print(res: StopsResult) -> None:
           f"pondération : {what} — territoire : {res.scope_label}.")
     print(f"{res.n_usable} candidats utilisables sur {res.n_candidates}, "
           f"{res.n_cells} carreaux habités.")
+    rules = _rules_text(r)
+    if rules:
+        print(f"Règles d'équité : {rules}.")
     total = res.demand_total
     print(f"Aujourd'hui : {_num(res.covered_today)} {what} sur {_num(total)} sont à "
           f"{r.minutes:g} min ou moins d'un lieu fixe ; "
@@ -54,6 +60,8 @@ def _print(res: StopsResult) -> None:
         gap = "—" if sol.gap is None or not math.isfinite(sol.gap) else pct(sol.gap, 2)
         print(f"\n{label} : {obj} ({pct(sol.share, 1)} du manque) en {sol.seconds:.2f} s.")
         print(f"  Solution {sol.status_fr} ; meilleure borne : {bound} ; écart : {gap}.")
+        for text in sol.unmet_fr:
+            print(f"  Contrainte non respectée : {text}.")
     print(f"\nAvec les {len(res.best.selected)} arrêts : {_num(res.covered_with_stops)} {what} "
           f"({pct(res.share(res.covered_with_stops), 1)}) ; encore hors de portée : "
           f"{_num(res.still_out_of_reach)}.")
@@ -61,6 +69,35 @@ def _print(res: StopsResult) -> None:
     for s in res.stops.itertuples():
         print(f"  {s.rang:>3}. {s.nom} ({s.commune}) — +{_num(s.gain)} {what} "
               f"(cumul {_num(s.cumul)}) — {s.lon:.5f},{s.lat:.5f}")
+
+
+def _rules_text(r) -> str:
+    """The equity rules of a request in French (empty without any)."""
+    parts = []
+    for level, label in (("commune", "par commune"), ("epci", "par EPCI")):
+        lo, hi = getattr(r, f"min_per_{level}"), getattr(r, f"max_per_{level}")
+        if lo:
+            parts.append(f"au moins {lo} arrêt(s) {label}")
+        if hi is not None:
+            parts.append(f"au plus {hi} arrêt(s) {label}")
+    if r.min_distance_m:
+        parts.append(f"arrêts à {_num(r.min_distance_m)} m au moins les uns des autres")
+    return ", ".join(parts)
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre entier attendu, pas « {text} »") from None
+
+
+def _metres(text: str) -> float:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"distance en mètres attendue, pas « {text} »") \
+            from None
 
 
 def _propose(args: argparse.Namespace) -> int:
@@ -84,8 +121,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="temps de trajet jusqu'à l'arrêt (défaut : 15)")
     p.add_argument("--mode", default="walk", help="walk (à pied, défaut) ou drive")
     p.add_argument("--weight", default="population",
-                   help="population, seniors, age_80p, poor, fragility ou un mélange "
-                   "(ex. seniors=2,poor=1)")
+                   help="population, seniors, age_80p, poor, fragility, far (loin de tout) ou "
+                   "un mélange (ex. seniors=2,poor=1)")
     p.add_argument("--scope", default=None,
                    help="EPCI (CACEM, CAP Nord, Espace Sud) ou codes INSEE séparés par des "
                    "virgules (défaut : toute l'île)")
@@ -98,6 +135,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="limite de temps du solveur en secondes (défaut : 30)")
     p.add_argument("--places", default="all",
                    help="lieux fixes qui couvrent déjà : all (défaut) ou labelled")
+    p.add_argument("--min-per-commune", type=_count, default=0,
+                   help="au moins N arrêts dans chaque commune du territoire")
+    p.add_argument("--max-per-commune", type=_count, default=None,
+                   help="au plus N arrêts par commune")
+    p.add_argument("--min-per-epci", type=_count, default=0,
+                   help="au moins N arrêts dans chaque EPCI du territoire")
+    p.add_argument("--max-per-epci", type=_count, default=None, help="au plus N arrêts par EPCI")
+    p.add_argument("--min-distance", type=_metres, default=0.0,
+                   help="distance minimale entre deux arrêts, en mètres (à vol d'oiseau)")
     p.add_argument("--greedy-only", action="store_true", help="sans le solveur (instantané)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_propose)

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from geo.errors import MaillageError
+from maillage.errors import MaillageError
 
 #: Lets ``--depot -61.07,14.61`` pass a negative coordinate pair as a value, not an option.
 _COORDS_ARG = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")

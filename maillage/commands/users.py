@@ -11,8 +11,8 @@ import argparse
 import getpass
 import sys
 
-from geo.errors import MaillageError
-from maillage.db.models import ROLES
+from maillage.errors import MaillageError
+from maillage.roles import ROLES
 
 _STDIN_HELP = ("lit le mot de passe sur la première ligne de l'entrée standard (c'est "
                "aussi le cas, sans cette option, quand l'entrée standard n'est pas un "

@@ -34,7 +34,7 @@ HOST_TYPES = (
     "entreprise", "service public", "autre",
 )
 #: Roles of accounts.
-ROLES = ("admin", "federation", "epci")
+from maillage.roles import ROLES  # noqa: E402,F401  (re-exported)
 
 
 class Base(DeclarativeBase):

@@ -15,6 +15,13 @@ the cells the chosen stops bring within ``minutes``
 of the scope. The three totals and the per-commune table all come from these masks,
 so ``covered_with_stops - covered_today`` is the solution's ``covered`` and
 ``demand_total - covered_today`` its ``total``.
+
+Equity rules (:class:`analysis.siting.Equity`): ``min_per_commune`` / ``min_per_epci``
+stops in every commune / EPCI of the scope, ``max_per_commune`` / ``max_per_epci`` at
+most, ``min_distance_m`` metres at least between two stops. Both solvers keep to them;
+a minimum that cannot be met is listed in the solution's ``unmet`` (French:
+``unmet_fr``), and when HiGHS proves the rules cannot all hold (``infeasible``) the
+stops shown are the greedy's, with what it could not meet.
 """
 
 from __future__ import annotations
@@ -100,6 +107,17 @@ class StopsRequest:
     solver: str = "highs"
     time_limit: float = 30.0
     places: str = "all"
+    min_per_commune: int = 0
+    max_per_commune: int | None = None
+    min_per_epci: int = 0
+    max_per_epci: int | None = None
+    min_distance_m: float = 0.0
+
+    @property
+    def equity(self) -> siting.Equity:
+        """The equity rules of the request (checked by :meth:`validated`)."""
+        return siting.Equity(self.min_per_commune, self.max_per_commune, self.min_per_epci,
+                             self.max_per_epci, float(self.min_distance_m))
 
     def validated(self, communes: pd.DataFrame | None = None) -> StopsRequest:
         """The same request with normalised fields, or a French :class:`MaillageError`.
@@ -133,16 +151,49 @@ class StopsRequest:
                                 "labelled).")
         mix = siting.parse_weight(dict(self.weights) if isinstance(self.weights, Mapping)
                                   else self.weights)
+        counts = {}
+        for name, label in (("min_per_commune", "Minimum d'arrêts par commune"),
+                            ("max_per_commune", "Maximum d'arrêts par commune"),
+                            ("min_per_epci", "Minimum d'arrêts par EPCI"),
+                            ("max_per_epci", "Maximum d'arrêts par EPCI")):
+            value = getattr(self, name)
+            if value is None and name.startswith("max"):
+                counts[name] = None
+                continue
+            k = _integer(value)
+            if k is None or not 0 <= k <= MAX_STOPS or (name.startswith("max") and k < 1):
+                low = 1 if name.startswith("max") else 0
+                raise MaillageError(f"{label} invalide : {value} (un nombre entier entre {low} "
+                                    f"et {MAX_STOPS}).")
+            counts[name] = k
+        if not (_finite(self.min_distance_m)
+                and 0 <= float(self.min_distance_m) <= siting.MAX_DISTANCE_M):
+            raise MaillageError(f"Distance minimale entre arrêts invalide : "
+                                f"{_g(self.min_distance_m)} m (entre 0 et "
+                                f"{siting.MAX_DISTANCE_M:,.0f} m).".replace(",", "\u202f"))
+        for level in ("commune", "epci"):
+            lo, hi = counts[f"min_per_{level}"], counts[f"max_per_{level}"]
+            if hi is not None and hi < lo:
+                where = "par commune" if level == "commune" else "par EPCI"
+                raise MaillageError(f"Le maximum d'arrêts {where} ({hi}) est plus petit que le "
+                                    f"minimum ({lo}).")
+        least = max(counts["min_per_commune"], counts["min_per_epci"])
+        if self.model == "mclp" and least > p:
+            raise MaillageError(f"Les minimums d'arrêts par commune ou par EPCI demandent au "
+                                f"moins {least} arrêts : vous en proposez {p}. Augmentez le "
+                                "nombre d'arrêts ou baissez les minimums.")
         return replace(self, p=p, minutes=float(self.minutes), mode=mode, weights=mix,
                        scope=_scope(self.scope, communes), share=float(self.share),
-                       time_limit=float(self.time_limit))
+                       time_limit=float(self.time_limit), **counts,
+                       min_distance_m=float(self.min_distance_m))
 
     def key(self) -> tuple:
         """A hashable identity of the question (to keep a solver's answer per session)."""
         r = self.validated()
         scope = r.scope if r.scope is None or isinstance(r.scope, str) else tuple(r.scope)
         return (r.p, r.minutes, r.mode, tuple(sorted(r.weights.items())), scope, r.model,
-                r.share, r.solver, r.time_limit, r.places)
+                r.share, r.solver, r.time_limit, r.places, r.min_per_commune,
+                r.max_per_commune, r.min_per_epci, r.max_per_epci, r.min_distance_m)
 
 
 def _scope(scope: str | Sequence[str] | None,
@@ -189,8 +240,12 @@ class StopsResult:
 
     @property
     def best(self) -> siting.Solution:
-        """The solution whose stops are shown (HiGHS's when it ran)."""
-        return self.milp if self.milp is not None else self.greedy
+        """The solution whose stops are shown: HiGHS's when it ran and found one, else the
+        greedy's (when HiGHS proved the rules cannot all hold, the greedy's partial answer
+        and its ``unmet`` list are what a planner can use)."""
+        if self.milp is not None and self.milp.status != "infeasible":
+            return self.milp
+        return self.greedy
 
     @property
     def scope(self) -> list[str] | None:
@@ -211,7 +266,8 @@ class StopsResult:
             "mode": r.mode, "minutes": r.minutes, "weight": dict(r.weights),
             "weight_label": self.weight_label, "model": r.model, "p": r.p, "share": r.share,
             "scope": self.scope, "places": r.places, "solver": r.solver,
-            "time_limit": r.time_limit,
+            "time_limit": r.time_limit, "equity": r.equity.as_dict(),
+            "unmet": self.best.unmet, "unmet_fr": self.best.unmet_fr,
             "n_candidates": self.n_candidates, "n_usable": self.n_usable,
             "n_cells": self.n_cells, "demand_total": self.demand_total,
             "covered_today": self.covered_today, "covered_with_stops": self.covered_with_stops,
@@ -296,18 +352,18 @@ class StopsService:
         codes = None if req.scope is None else list(req.scope)
         inst = self.instance(req.mode, req.places, req.minutes)
         prob = inst.problem(req.model, req.minutes, req.weights, codes, p=req.p,
-                            share=req.share)
+                            share=req.share, equity=req.equity)
         greedy = prob.solve(siting.Greedy())
         milp = (prob.solve(siting.Highs(time_limit=req.time_limit)) if req.solver == "highs"
                 else None)
-        best = milp if milp is not None else greedy
+        best = milp if milp is not None and milp.status != "infeasible" else greedy
 
         names = self.communes.set_index("code_insee")["nom"]
         stops = inst.stops(best)
         stops["commune"] = stops["code_insee"].map(names).fillna(stops["code_insee"])
 
         dem = inst.dem
-        w = siting.demand(dem, req.weights)
+        w = inst.weights(req.weights, req.minutes)
         in_scope = (dem["code_insee"].isin(codes).to_numpy() if codes is not None
                     else np.ones(len(dem), dtype=bool))
         today = in_scope & ~inst.uncovered(req.minutes)

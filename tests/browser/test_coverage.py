@@ -46,7 +46,8 @@ def test_coverage_page_draws_choropleth_and_white_zones(page, app_server: str,
     opened = frame.evaluate("""() => {
         for (const k of Object.keys(window)) {
             const layer = window[k];
-            if (!k.startsWith('geo_json_') || !layer || !layer.getLayers) continue;
+            // folium GeoJson layers, or the text-only layers of geo.mapsafe
+            if (!/^(geo_json|text_layer)_/.test(k) || !layer || !layer.getLayers) continue;
             const first = layer.getLayers()[0];
             if (first && first.feature && 'communes' in first.feature.properties) {
                 layer.openPopup(); return true;
