@@ -4,7 +4,14 @@ A stop visited *weekly* needs one visit in every 7-day block of the period, a
 *fortnightly* one in every 14-day block and a *monthly* one in every 28-day block
 (the last block may be shorter than the others). Each required visit is an
 :class:`Occurrence` with the working days on which it may happen; the solver
-(:mod:`analysis.tours`) picks one of them. Times of day are integer **seconds
+(:mod:`analysis.tours`) picks one of them.
+
+A stop with a **fixed day** (``jour_fixe``, e.g. ``sam`` or ``sam 07:00-12:00``, like a
+market) is visited on that weekday only, the same one in every block: its block's only
+possible day is the block's first such weekday, so a weekly stop comes every week on
+that day and a fortnightly one every other week (weeks 1, 3, 5… of the period). When
+that day is closed (holiday, not a working day), the visit is not moved to another
+day: it is left unserved and explained (:func:`analysis.tours.explain`). Times of day are integer **seconds
 since midnight**, local time (America/Martinique, no daylight saving).
 """
 
@@ -111,6 +118,83 @@ def parse_windows(text: str | None) -> tuple[Window, ...]:
     return tuple(sorted(set(out), key=lambda w: (w.weekday, w.start)))
 
 
+def parse_fixed_day(text: str | None) -> tuple[int | None, tuple[Window, ...]]:
+    """``"sam"`` → (5, ()); ``"samedi 07:00-12:00"`` → (5, (sam 07:00-12:00,)); empty → (None, ()).
+
+    One weekday only (the same one every visit); the time slots, when given, are that
+    day's windows (several may be given, ``;``-separated, all on that day).
+    """
+    text = (text or "").strip().lower()
+    if not text:
+        return None, ()
+    if re.fullmatch(r"[a-zéû]+\.?", text):
+        day = text.rstrip(".")[:3]
+        if day not in WEEKDAYS:
+            raise ScheduleError(f"jour fixe « {text} » inconnu (attendu un jour : "
+                                f"{', '.join(WEEKDAYS)})")
+        return WEEKDAYS.index(day), ()
+    for item in filter(None, (p.strip() for p in text.split(";"))):
+        if re.match(r"\d", item):
+            raise ScheduleError(f"jour fixe « {text} » : indiquez le jour avant l'horaire "
+                                "(exemple : « sam 07:00-12:00 »)")
+    try:
+        slots = parse_windows(text)
+    except ScheduleError as exc:
+        raise ScheduleError(f"jour fixe : {exc}") from None
+    days = {w.weekday for w in slots}
+    if len(days) != 1:
+        raise ScheduleError(f"jour fixe « {text} » : un seul jour de la semaine est attendu "
+                            "(exemple : « sam » ou « sam 07:00-12:00 »)")
+    return days.pop(), slots
+
+
+def fixed_windows(windows: tuple[Window, ...], fixed_day: int | None,
+                  slots: tuple[Window, ...] = ()) -> tuple[Window, ...]:
+    """The windows of a stop kept to ``fixed_day``: that day's windows, cut to ``slots``.
+
+    Without a fixed day, ``windows`` unchanged. With one: the windows of that weekday
+    (all of them when the stop has no window), intersected with the fixed day's time
+    slots when some are given; a French :class:`ScheduleError` when nothing is left.
+    """
+    if fixed_day is None:
+        return windows
+    name = fmt.WEEKDAYS[fixed_day]
+    own = tuple(w for w in windows if w.weekday == fixed_day)
+    if windows and not own:
+        listed = "; ".join(w.label() for w in windows)
+        raise ScheduleError(f"jour fixe le {name} mais aucune fenêtre de l'arrêt ce jour-là "
+                            f"(fenêtres : {listed})")
+    if not slots:
+        return own
+    if not own:
+        return tuple(slots)
+    cut = sorted({Window(fixed_day, max(a.start, b.start), min(a.end, b.end))
+                  for a in own for b in slots if max(a.start, b.start) < min(a.end, b.end)},
+                 key=lambda w: w.start)
+    if not cut:
+        raise ScheduleError(f"le créneau du jour fixe ({'; '.join(w.label() for w in slots)}) "
+                            f"ne recoupe aucune fenêtre du {name} "
+                            f"({'; '.join(w.label() for w in own)})")
+    return tuple(cut)
+
+
+def stop_schedule(windows_text: str | None, fixed_text: str | None
+                  ) -> tuple[tuple[Window, ...], int | None]:
+    """The windows and fixed weekday of a stop from its ``fenetres`` and ``jour_fixe`` texts."""
+    windows = parse_windows(windows_text)
+    day, slots = parse_fixed_day(fixed_text)
+    return fixed_windows(windows, day, slots), day
+
+
+def fixed_label(fixed_day: int | None, windows: tuple[Window, ...] = ()) -> str:
+    """« samedi », « samedi 07:00-12:00 » (the stop's windows on that day), or ``""``."""
+    if fixed_day is None:
+        return ""
+    hours = [f"{fmt_time(w.start)}-{fmt_time(w.end)}" for w in windows
+             if w.weekday == fixed_day]
+    return " ".join([fmt.WEEKDAYS[fixed_day], ", ".join(hours)]).strip()
+
+
 def holidays_972(first: date, last: date) -> dict[date, str]:
     """Public holidays of Martinique between two dates (incl. 22 May, abolition day)."""
     import holidays
@@ -166,25 +250,38 @@ class Occurrence:
     first: date
     last: date
     days: tuple[date, ...]  # working days of the block on which a window of the stop is open
+    fixed: date | None = None  # the day a fixed-day stop asks for in this block
 
 
 def occurrences(stop: int, freq: str, windows: tuple[Window, ...], period: Period,
-                pinned: dict[int, date] | None = None) -> list[Occurrence]:
+                pinned: dict[int, date] | None = None,
+                fixed_day: int | None = None) -> list[Occurrence]:
     """The visits a stop needs over the period, each with its possible days.
 
     ``pinned`` maps an occurrence index to the only day allowed for it (a pin set
     by the planner); a pinned day outside the block is allowed too (a moved visit).
+    ``fixed_day`` (0 = Monday): every visit on that weekday, the first one of its block
+    (see the module docstring); a pin still wins (the planner moved that visit).
     """
     step = FREQUENCIES[freq]
     open_days = period.days()
     wd = {w.weekday for w in windows} if windows else set(range(7))
+    if fixed_day is not None:
+        wd &= {fixed_day}
     out = []
     for k, lo in enumerate(range(0, period.n_days, step)):
         first = period.start + timedelta(days=lo)
         last = min(period.last, first + timedelta(days=step - 1))
+        fixed = None
+        if fixed_day is not None:
+            fixed = first + timedelta(days=(fixed_day - first.weekday()) % 7)
+            if fixed > last:  # a short last block without that weekday asks for nothing
+                continue
         if pinned and k in pinned:
             days = (pinned[k],) if pinned[k] in open_days and pinned[k].weekday() in wd else ()
+        elif fixed is not None:
+            days = (fixed,) if fixed in open_days and fixed.weekday() in wd else ()
         else:
             days = tuple(d for d in open_days if first <= d <= last and d.weekday() in wd)
-        out.append(Occurrence(stop, k, first, last, days))
+        out.append(Occurrence(stop, k, first, last, days, fixed))
     return out

@@ -7,7 +7,10 @@ Formulation (one multi-day vehicle-routing model with time windows, OR-Tools):
   (an OR-Tools break interval: it may interrupt driving or waiting, never a
   workshop);
 * **visits**: every stop needs one visit per block of its frequency
-  (:func:`analysis.schedule.occurrences`). A visit whose stop has different
+  (:func:`analysis.schedule.occurrences`); a stop with a fixed weekday
+  (``Stop.fixed_day``, a market's Saturday) has a single possible day per block, the
+  same weekday every week (or every other week), so the model can only serve it
+  that day. A visit whose stop has different
   windows on different weekdays becomes several *alternative* nodes, one per
   set of windows, each restricted to the (van, day) vehicles of those weekdays;
   the alternatives of a visit form one disjunction (at most one is served) with
@@ -18,9 +21,11 @@ Formulation (one multi-day vehicle-routing model with time windows, OR-Tools):
 * **objective**: total drive time plus the penalties of unserved visits.
 
 Every visit the plan does not serve is *explained* (:class:`Unserved`): stop too
-far from a road, unreachable, no open day matching its windows, window shorter
-than the workshop, cannot fit in a van's day even alone, or no room left on the
-possible days (capacity of the period). :func:`nearest_neighbour` builds a
+far from a road, unreachable, no open day matching its windows, its fixed day
+closed that week, window shorter than the workshop, cannot fit in a van's day even
+alone, or no room left on the possible days (capacity of the period).
+:func:`van_usage` says how each van is used, and why one is not;
+:func:`fixed_day_report` whether each fixed-day stop kept its day. :func:`nearest_neighbour` builds a
 greedy plan of the same shape as a baseline.
 """
 
@@ -40,9 +45,11 @@ from analysis.schedule import (
     Occurrence,
     Period,
     Window,
+    fixed_label,
     fmt_time,
     occurrences,
 )
+from maillage import fmt
 
 #: Penalty (seconds of driving) of an unserved visit: larger than any day's driving.
 DROP_PENALTY = 10_000_000
@@ -51,8 +58,9 @@ NO_PATH = 1_000_000
 DAY = 24 * 3600
 
 # Reason codes of unserved visits.
-R_SNAP, R_UNREACHABLE, R_NO_DAY, R_PIN, R_WINDOW, R_ALONE, R_CAPACITY = (
-    "route", "injoignable", "aucun_jour", "jour_impose", "fenetre", "journee", "capacite")
+R_SNAP, R_UNREACHABLE, R_NO_DAY, R_PIN, R_WINDOW, R_ALONE, R_CAPACITY, R_FIXED = (
+    "route", "injoignable", "aucun_jour", "jour_impose", "fenetre", "journee", "capacite",
+    "jour_fixe")
 
 
 # --------------------------------------------------------------------------- inputs
@@ -60,7 +68,12 @@ R_SNAP, R_UNREACHABLE, R_NO_DAY, R_PIN, R_WINDOW, R_ALONE, R_CAPACITY = (
 
 @dataclass(frozen=True)
 class Stop:
-    """A place the van serves: position, frequency, workshop length, time windows."""
+    """A place the van serves: position, frequency, workshop length, time windows.
+
+    ``fixed_day`` (0 = Monday, None = any day): every visit on that weekday, as a market
+    (``jour_fixe`` of the stops file); ``windows`` then only hold that day's slots
+    (:func:`analysis.schedule.stop_schedule`).
+    """
 
     name: str
     lon: float
@@ -70,10 +83,16 @@ class Stop:
     windows: tuple[Window, ...] = ()
     address: str = ""
     key: str = ""  # stable identifier (the name when empty)
+    fixed_day: int | None = None
 
     @property
     def id(self) -> str:
         return self.key or self.name
+
+    @property
+    def fixed_label(self) -> str:
+        """« samedi 07:00-12:00 » for a fixed-day stop, else ``""``."""
+        return fixed_label(self.fixed_day, self.windows)
 
 
 @dataclass(frozen=True)
@@ -122,7 +141,8 @@ class Problem:
         out = []
         for i, s in enumerate(self.stops):
             pinned = {k: p.day for (si, k), p in self.pins.items() if si == i}
-            out.extend(occurrences(i, s.frequency, s.windows, self.period, pinned))
+            out.extend(occurrences(i, s.frequency, s.windows, self.period, pinned,
+                                   s.fixed_day))
         return out
 
 
@@ -508,7 +528,12 @@ def explain(problem: Problem, tr: Travel, occs: list[Occurrence],
                                         "(aller et retour).")
         elif not o.days and pin is not None:
             code, msg = R_PIN, (f"Le jour imposé ({pin.day:%d/%m/%Y}) est fermé (férié, hors "
-                                "des jours travaillés) ou hors des fenêtres de l'arrêt.")
+                                "des jours travaillés) ou hors des fenêtres de l'arrêt"
+                                + (f" (jour fixe : {s.fixed_label} ; épinglez-le un "
+                                   f"{fmt.WEEKDAYS[s.fixed_day]})"
+                                   if s.fixed_day is not None else "") + ".")
+        elif not o.days and o.fixed is not None:
+            code, msg = R_FIXED, _fixed_closed(problem, s, o.fixed)
         elif not o.days:
             wins = ", ".join(sorted({WEEKDAYS[w.weekday] for w in s.windows})) or "aucun"
             closed = [f"{d:%d/%m} ({n})" for d, n in problem.period.closed.items()
@@ -539,13 +564,104 @@ def explain(problem: Problem, tr: Travel, occs: list[Occurrence],
                     f"{go:.0f} min + atelier {s.duration // 60} min + retour {back:.0f} min, "
                     f"avec la pause déjeuner, dans les horaires ({hours}) et les fenêtres "
                     f"({wins}).")
+            elif o.fixed is not None:
+                code, msg = R_CAPACITY, (
+                    f"Plus de place le {fmt.day_long(o.fixed)}, jour fixe de l'arrêt "
+                    f"({s.fixed_label}) : les camions sont pleins ce jour-là. Ajoutez un "
+                    "camion, allongez les journées, ou épinglez ailleurs des visites d'autres "
+                    "arrêts de ce jour.")
             else:
                 n_days = len({d for a in by_occ[k] for _, d in a.vehicles})
                 code, msg = R_CAPACITY, (
-                    f"Plus de place {span} : les camions sont pleins les {n_days} jour(s) "
-                    "possibles. Ajoutez un camion, allongez les journées, réduisez la fréquence "
+                    f"Plus de place {span} : les camions sont pleins "
+                    + ("le seul jour possible" if n_days == 1
+                       else f"les {fmt.plural(n_days, 'jour')} possibles")
+                    + ". Ajoutez un camion, allongez les journées, réduisez la fréquence "
                     "ou la durée des ateliers.")
         out.append(Unserved(o.stop, s.id, s.name, o.index, o.first, o.last, code, msg))
+    return out
+
+
+def _fixed_closed(problem: Problem, stop: Stop, day: date) -> str:
+    """Why a fixed-day stop cannot be visited on ``day`` (closed, or not a working day)."""
+    head = (f"Jour fixe ({stop.fixed_label}) non tenu le {fmt.day_long(day)} : ")
+    name = fmt.WEEKDAYS[day.weekday()]
+    if day in problem.period.closed:
+        return (head + f"jour fermé ({problem.period.closed[day]}). La visite n'est pas "
+                "déplacée à un autre jour ; épinglez-la ailleurs si besoin.")
+    if day.weekday() not in problem.period.workdays:
+        return head + (f"le {name} n'est pas un jour travaillé de la période ; ajoutez-le "
+                       "aux jours travaillés.")
+    return head + "aucune fenêtre de l'arrêt ce jour-là."
+
+
+def van_usage(problem: Problem, plan: Plan) -> list[str]:
+    """One French sentence per van: its days, visits and driving, or why it is not used.
+
+    « Camion 2 : non utilisé — toutes les visites tiennent dans les journées du camion 1 ;
+    réduire les journées ou ajouter des arrêts l'occuperait. »
+    """
+    n_vans = len(problem.vans)
+    days = {v: sorted({t.day for t in plan.tours if t.van == v}) for v in range(n_vans)}
+    used = [v for v in range(n_vans) if days[v]]
+    reasons = {u.reason for u in plan.unserved}
+    out = []
+    for v, van in enumerate(problem.vans):
+        if days[v]:
+            visits = sum(len(t.visits) for t in plan.tours if t.van == v)
+            drive = sum(t.drive_s for t in plan.tours if t.van == v) / 3600
+            out.append(f"{van.name} : {fmt.plural(len(days[v]), 'journée')}, "
+                       f"{fmt.plural(visits, 'visite')}, {fmt.number(drive, 1)} h de route.")
+            continue
+        others = [problem.vans[u].name for u in used]
+        if not others:
+            why = ("aucune visite n'a pu être planifiée (voir les visites non servies)"
+                   if plan.unserved else "aucune visite à planifier")
+        elif R_CAPACITY in reasons:
+            why = ("des visites manquent pourtant de place : relancez le calcul avec plus "
+                   "de temps, le solveur n'a pas fini")
+        elif plan.unserved:
+            why = (f"les visites non servies ne le seraient pas davantage avec ce camion "
+                   f"(raisons ci-dessous) et les autres tiennent dans les journées "
+                   f"{_of_vans(others)}")
+        else:
+            why = (f"toutes les visites tiennent dans les journées {_of_vans(others)} ; "
+                   "réduire les journées ou ajouter des arrêts l'occuperait")
+        out.append(f"{van.name} : non utilisé — {why}.")
+    return out
+
+
+def _of_vans(names: list[str]) -> str:
+    """« du camion 1 », « des camions 1 et 2 » (names « Camion k » shortened)."""
+    short = [n[len("Camion "):] if n.startswith("Camion ") else n for n in names]
+    plain = all(n != s for n, s in zip(names, short, strict=True))
+    if len(names) == 1:
+        return f"du camion {short[0]}" if plain else f"de « {names[0]} »"
+    listed = ", ".join(short[:-1]) + " et " + short[-1]
+    return f"des camions {listed}" if plain else f"de {', '.join(names)}"
+
+
+def fixed_day_report(problem: Problem, plan: Plan) -> list[str]:
+    """One French sentence per fixed-day stop: visits kept on its day, and those not kept."""
+    served = {(v.stop, v.occurrence): v for v in plan.visits}
+    missing = {(u.stop, u.occurrence): u for u in plan.unserved}
+    out = []
+    for i, s in enumerate(problem.stops):
+        if s.fixed_day is None:
+            continue
+        pinned = {k: p.day for (si, k), p in problem.pins.items() if si == i}
+        occs = occurrences(i, s.frequency, s.windows, problem.period, pinned, s.fixed_day)
+        kept = [o for o in occs if (i, o.index) in served
+                and served[(i, o.index)].day.weekday() == s.fixed_day]
+        freq = {"hebdomadaire": "chaque semaine", "bimensuelle": "une semaine sur deux",
+                "mensuelle": "toutes les quatre semaines"}.get(s.frequency, s.frequency)
+        line = (f"{s.name} — {s.fixed_label}, {freq} : {len(kept)} visite"
+                f"{'s' if len(kept) > 1 else ''} sur {len(occs)} à son jour fixe")
+        lost = [fmt.day_short(o.fixed or o.first) for o in occs if (i, o.index) in missing]
+        if lost:
+            line += (f" ; non tenue{'s' if len(lost) > 1 else ''} : {', '.join(lost)} "
+                     "(raison dans les visites non servies)")
+        out.append(line + ".")
     return out
 
 

@@ -2,8 +2,10 @@
 
 The stops file needs ``nom,longitude,latitude``; optional columns are
 ``frequence`` (hebdomadaire, bimensuelle, mensuelle), ``duree_min`` (workshop
-length), ``fenetres`` (e.g. ``sam 07:00-12:00; mer 14:00-17:00``), ``adresse`` and
-``id``. A file with any bad row is refused as a whole, every problem listed with
+length), ``fenetres`` (e.g. ``sam 07:00-12:00; mer 14:00-17:00``), ``jour_fixe`` (the
+same weekday every visit, with an optional time slot: ``sam`` or ``sam 07:00-12:00``),
+``adresse`` and ``id``. The template is ``docs/modele-arrets.csv``
+(:func:`template_csv`). A file with any bad row is refused as a whole, every problem listed with
 its line number (see docs/tournees.md).
 """
 
@@ -20,12 +22,15 @@ from analysis import schedule
 from analysis.schedule import Period, ScheduleError, Window, fmt_time
 from analysis.tours import Pin, Plan, Problem, Stop, Van, visit_datetimes
 from geo.errors import MaillageError
+from maillage import fmt
 
 if TYPE_CHECKING:
     from maillage.bounded_csv import Bounds, Progress
 
 REQUIRED = ("nom", "longitude", "latitude")
-OPTIONAL = ("frequence", "duree_min", "fenetres", "adresse", "id")
+OPTIONAL = ("frequence", "duree_min", "fenetres", "jour_fixe", "adresse", "id")
+#: The stops-file template offered for download (docs/modele-arrets.csv).
+TEMPLATE = Path(__file__).resolve().parents[1] / "docs" / "modele-arrets.csv"
 #: Longest cell accepted (names, addresses, windows).
 MAX_CELL = 500
 #: Workshop length bounds (minutes).
@@ -140,8 +145,9 @@ def _stop(n: int, cells: list[str], cols: list[str], default_frequency: str,
         except (ValueError, OverflowError):
             errs.append(f"durée « {dur_text} » illisible (minutes)")
     windows: tuple[Window, ...] = ()
+    fixed_day = None
     try:
-        windows = schedule.parse_windows(row.get("fenetres"))
+        windows, fixed_day = schedule.stop_schedule(row.get("fenetres"), row.get("jour_fixe"))
     except ScheduleError as exc:
         errs.append(str(exc))
     key = row.get("id") or name
@@ -153,7 +159,7 @@ def _stop(n: int, cells: list[str], cols: list[str], default_frequency: str,
     if errs:
         return None
     return Stop(name, lon, lat, freq, duration * 60, windows, row.get("adresse", ""),
-                row.get("id", ""))
+                row.get("id", ""), fixed_day)
 
 
 # --------------------------------------------------------------------------- problem and plan
@@ -170,7 +176,8 @@ def problem_to_dict(p: Problem) -> dict:
                   "lunch": v.lunch} for v in p.vans],
         "stops": [{"name": s.name, "lon": s.lon, "lat": s.lat, "frequency": s.frequency,
                    "duration": s.duration, "address": s.address, "key": s.key,
-                   "windows": [[w.weekday, w.start, w.end] for w in s.windows]}
+                   "windows": [[w.weekday, w.start, w.end] for w in s.windows],
+                   "fixed_day": s.fixed_day}
                   for s in p.stops],
         "pins": [{"stop": i, "occurrence": k, "day": pin.day.isoformat(), "van": pin.van}
                  for (i, k), pin in p.pins.items()],
@@ -244,7 +251,7 @@ def plan_ics(plan: Plan, problem: Problem, van: int | None = None,
             e.add("summary", f"Atelier numérique mobile – {s.name}")
             e.add("location", s.address or s.name)
             e.add("geo", (s.lat, s.lon))
-            e.add("description", f"Camion {problem.vans[t.van].name}, arrêt n° {v.seq} de la "
+            e.add("description", f"{problem.vans[t.van].name}, arrêt n° {v.seq} de la "
                                  f"journée. Arrivée prévue {fmt_time(v.arrival)}.")
             cal.add_component(e)
     cal.add_missing_timezones()
@@ -255,7 +262,7 @@ def day_sheet_html(plan: Plan, problem: Problem, van: int, day: date) -> str:
     """A printable HTML sheet of one van's day: stops, times, addresses (all text escaped)."""
     tour = next((t for t in plan.tours if t.van == van and t.day == day), None)
     vname = html.escape(problem.vans[van].name)
-    title = f"Tournée du camion {vname} – {schedule.WEEKDAY_NAMES[day.weekday()]} {day:%d/%m/%Y}"
+    title = f"Tournée – {vname} – {fmt.day_long(day)}"
     rows = []
     if tour is not None:
         rows.append(f"<tr><td></td><td>Départ du dépôt</td><td></td><td>{fmt_time(tour.leave)}"
@@ -288,6 +295,11 @@ td,th{{border:1px solid #888;padding:.4em;text-align:left}}@media print{{body{{m
 <p>Présents (à remplir) : ______ dont 65 ans et plus : ______</p>
 </body></html>
 """
+
+
+def template_csv() -> bytes:
+    """The stops-file template (``docs/modele-arrets.csv``), as offered for download."""
+    return TEMPLATE.read_bytes()
 
 
 # --------------------------------------------------------------------------- real places

@@ -3,10 +3,10 @@
 Saving a selection needs a signed-in account with a planning role (:data:`SAVE_ROLES`:
 administrator, Fédération, EPCI): the check is made here, whatever the page shows, so an
 anonymous visitor writes nothing. Everything is checked before it is written (names and
-texts bounded, no control character, points on the island, frequency, length and time
-windows as the tours' stops file requires them) and checked again when read back; a
-refused selection is refused whole, with every problem in French, and nothing is
-written. Each save is one transaction.
+texts bounded, no control character, points on the island, frequency, length, time
+windows and fixed day as the tours' stops file requires them) and checked again when
+read back; a refused selection is refused whole, with every problem in French, and
+nothing is written. Each save is one transaction.
 
 For pages and commands::
 
@@ -89,8 +89,12 @@ class Selection:
     @property
     def stops(self) -> list[Stop]:
         """The stops as :class:`analysis.tours.Stop` (what the tours planner reads)."""
-        return [Stop(r["nom"], r["lon"], r["lat"], r["frequence"], r["duree_min"] * 60,
-                     schedule.parse_windows(r["fenetres"]), "", r["id"]) for r in self.rows]
+        out = []
+        for r in self.rows:
+            windows, fixed = schedule.stop_schedule(r["fenetres"], r.get("jour_fixe", ""))
+            out.append(Stop(r["nom"], r["lon"], r["lat"], r["frequence"], r["duree_min"] * 60,
+                            windows, "", r["id"], fixed))
+        return out
 
 
 def _now() -> datetime:
@@ -166,8 +170,9 @@ def _stop_row(n: int, rec: Mapping[str, Any], seen: dict[str, int],
         errs.append(f"{where} : durée {minutes:g} min (un nombre entier de {MIN_DURATION} à "
                     f"{MAX_DURATION} minutes est attendu)")
     windows = _text(rec.get("fenetres"), f"{where} : créneaux", MAX_TEXT, errs)
+    fixed = _text(rec.get("jour_fixe"), f"{where} : jour fixe", MAX_TEXT, errs)
     try:
-        schedule.parse_windows(windows)
+        schedule.stop_schedule(windows, fixed)
     except ScheduleError as exc:
         errs.append(f"{where} : {exc}")
     ident = key or nom
@@ -180,12 +185,13 @@ def _stop_row(n: int, rec: Mapping[str, Any], seen: dict[str, int],
         return None
     return {"nom": nom, "commune": commune, "lon": round(float(lon), 6),
             "lat": round(float(lat), 6), "frequence": freq, "duree_min": int(minutes),
-            "fenetres": windows, "source": source, "id": key}
+            "fenetres": windows, "jour_fixe": fixed, "source": source, "id": key}
 
 
 def check_stops(stops: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The checked rows of ``stops`` (columns ``nom, lon, lat`` and optionally ``commune,
-    frequence, duree_min, fenetres, source, id``), or a French :class:`SelectionError`."""
+    frequence, duree_min, fenetres, jour_fixe, source, id``), or a French
+    :class:`SelectionError`."""
     records = (stops.to_dict(orient="records") if isinstance(stops, pd.DataFrame)
                else list(stops))
     problems: list[str] = []

@@ -124,11 +124,14 @@ class Settings:
     # --- candidate stops from the road network (issue #18): geo/candidates.py
     #: Least distance between two candidate stops; closer ones are merged, and roadside
     #: points are generated this far apart (``MAILLAGE_CANDIDATE_SPACING_M``).
-    candidate_spacing_m: float = 300.0
+    candidate_spacing_m: float = 200.0
     #: Farthest a populated cell may be from a drivable road to get a roadside candidate
     #: (``MAILLAGE_CANDIDATE_ROAD_MAX_M``).
     candidate_road_max_m: float = 250.0
     # --- end of candidate stops
+    #: Address of the public dashboard, printed in the documents' QR codes and links
+    #: (``MAILLAGE_PUBLIC_URL``, no trailing slash).
+    public_url: str = "http://localhost:8501"
 
     @property
     def cache_dir(self) -> Path:
@@ -174,6 +177,8 @@ def from_env() -> Settings:
                                        base.candidate_spacing_m),
         candidate_road_max_m=_env_float("MAILLAGE_CANDIDATE_ROAD_MAX_M",
                                         base.candidate_road_max_m),
+        public_url=(os.environ.get("MAILLAGE_PUBLIC_URL", "").strip().rstrip("/")
+                    or base.public_url),
     )
 
 

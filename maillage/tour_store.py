@@ -5,6 +5,12 @@ check the ``version`` the planner started from (:class:`TourConflictError` on a
 stale save). Planning, publishing and recording attendance need a signed-in
 Fédération (or admin) account; reading the published visits is public.
 
+What the public sees (:data:`PUBLIC_RULE`): on each day, the visits of the most recently
+published plan among the published plans covering that day. Publishing a plan marks the
+published plans it covers entirely as « remplacé »; one it only partly overlaps stays
+published and keeps its other days. :func:`overlapping_published` lists them before a
+publication, so the page can ask for a confirmation (:func:`overlap_message`).
+
 For other features::
 
     from maillage import tour_store
@@ -30,6 +36,9 @@ from maillage.settings import Settings
 
 #: Most people a single workshop can record (a typing guard).
 MAX_ATTENDANCE = 500
+#: Which published plan the public sees on a day several published plans cover.
+PUBLIC_RULE = ("Le public voit, pour chaque jour, le plan publié le plus récemment parmi les "
+               "plans publiés qui couvrent ce jour.")
 
 
 class TourError(MaillageError):
@@ -178,7 +187,12 @@ def _versioned(session, plan_pk: int, expected: int, by: str, **values) -> TourP
 
 def publish(actor: Actor | None, plan_pk: int, expected_version: int,
             s: Settings | None = None) -> int:
-    """Publish a plan (its visits become public); published plans it overlaps are replaced."""
+    """Publish a plan (its visits become public); return the new version.
+
+    Published plans whose dates it covers entirely become « remplacé »; those it only
+    partly overlaps stay published, and on the shared days the public sees this one
+    (:data:`PUBLIC_RULE`). :func:`overlapping_published` tells which, beforehand.
+    """
     actor = require_planner(actor)
     with db.write_session(s) as session:
         now = _now()
@@ -186,12 +200,68 @@ def publish(actor: Actor | None, plan_pk: int, expected_version: int,
                          published_at=now, published_by=actor.username)
         session.execute(
             update(TourPlan).where(TourPlan.pk != plan_pk, TourPlan.status == "publié",
-                                   TourPlan.start_date <= row.end_date,
-                                   TourPlan.end_date >= row.start_date)
+                                   TourPlan.start_date >= row.start_date,
+                                   TourPlan.end_date <= row.end_date)
             .values(status="remplacé", version=TourPlan.version + 1, updated_at=now,
                     updated_by=actor.username)
             .execution_options(synchronize_session=False))
         return expected_version + 1
+
+
+_OVERLAP_COLS = ["pk", "name", "start_date", "end_date", "published_at", "published_by",
+                 "first", "last", "replaced"]
+
+
+def overlapping_published(plan_pk: int, s: Settings | None = None) -> pd.DataFrame:
+    """The published plans whose dates overlap plan ``plan_pk``'s (itself left out).
+
+    Columns: ``pk, name, start_date, end_date, published_at, published_by``, the shared
+    days ``first``–``last``, and ``replaced`` (True when ``plan_pk`` covers it entirely:
+    publishing ``plan_pk`` marks it « remplacé »; otherwise it stays public on its other
+    days). Newest publication first. Public (reading only).
+    """
+    db.migrate(s)
+    with db.read_session(s) as session:
+        row = session.get(TourPlan, plan_pk)
+        if row is None:
+            raise TourError(f"Plan n° {plan_pk} introuvable.")
+        start, end = row.start_date, row.end_date
+        others = session.scalars(
+            select(TourPlan).where(TourPlan.pk != plan_pk, TourPlan.status == "publié",
+                                   TourPlan.start_date <= end, TourPlan.end_date >= start)
+        ).all()
+        out = [{"pk": o.pk, "name": o.name, "start_date": o.start_date,
+                "end_date": o.end_date, "published_at": _aware(o.published_at or o.updated_at),
+                "published_by": o.published_by or o.updated_by,
+                "first": max(o.start_date, start), "last": min(o.end_date, end),
+                "replaced": start <= o.start_date and o.end_date <= end} for o in others]
+    out.sort(key=lambda r: (r["published_at"], r["pk"]), reverse=True)
+    return pd.DataFrame(out, columns=_OVERLAP_COLS)
+
+
+def overlap_message(overlaps: pd.DataFrame) -> str:
+    """The French warning shown before publishing over ``overlaps`` (empty: ``""``)."""
+    from maillage import fmt
+
+    if overlaps.empty:
+        return ""
+    parts = []
+    for pk, name, at, by, first, last, replaced in zip(
+            overlaps["pk"], overlaps["name"], overlaps["published_at"],
+            overlaps["published_by"], overlaps["first"], overlaps["last"],
+            overlaps["replaced"], strict=True):
+        when = pd.Timestamp(at).tz_convert("America/Martinique")
+        span = (f"le {fmt.day(first)}" if first == last
+                else f"du {fmt.day(first)} au {fmt.day(last)}")
+        fate = ("il est entièrement couvert et sera marqué « remplacé »" if replaced else
+                "il reste visible du public sur ses autres jours")
+        parts.append(f"le plan n° {pk} « {name} », publié le {fmt.day(when.date())} par "
+                     f"{by}, couvre aussi {span} : {fate}")
+    n = len(parts)
+    head = ("Un plan déjà publié chevauche ces dates" if n == 1
+            else f"{n} plans déjà publiés chevauchent ces dates")
+    return (f"{head} : " + " ; ".join(parts) + ". Après publication, le public verra ce plan-ci "
+            f"sur les jours communs. {PUBLIC_RULE}")
 
 
 def list_plans(s: Settings | None = None) -> pd.DataFrame:
@@ -205,7 +275,8 @@ def list_plans(s: Settings | None = None) -> pd.DataFrame:
             summary["solver_status"] = summary.pop("status", "")
             out.append({**summary, "pk": r.pk, "name": r.name, "start_date": r.start_date,
                         "end_date": r.end_date, "status": r.status, "version": r.version,
-                        "updated_by": r.updated_by})
+                        "updated_by": r.updated_by,
+                        "published_at": _aware(r.published_at) if r.published_at else None})
         return pd.DataFrame(out)
 
 
@@ -252,7 +323,10 @@ _VISIT_COLS = ("pk", "plan_pk", "seq", "place_id", "stop_name", "address", "lon"
 
 def visits_frame(plan_pk: int | None = None, published_only: bool = False,
                  s: Settings | None = None) -> pd.DataFrame:
-    """Stored visits (one plan, or every published plan) with van names and attendance.
+    """Stored visits (one plan, or what the public sees) with van names and attendance.
+
+    ``published_only``: the visits of published plans the public sees, i.e. on each day
+    those of the most recently published plan covering it (:data:`PUBLIC_RULE`).
 
     Columns: ``pk, plan_pk, van, seq, stop_key, stop_name, address, lon, lat, code_insee,
     visit_date, starts_at, ends_at`` (local time, tz-aware), ``status, attendance,
@@ -273,10 +347,38 @@ def visits_frame(plan_pk: int | None = None, published_only: bool = False,
     with db.read_session(s) as session:
         rows = [{**{c: getattr(v, c) for c in _VISIT_COLS}, "van": van}
                 for v, van in session.execute(q.order_by(TourVisit.starts_at, TourVisit.pk))]
+        plans = _published(session) if published_only else None
     df = pd.DataFrame(rows, columns=[*_VISIT_COLS, "van"])
+    if plans is not None and len(df):
+        df = df[_public_mask(df, plans)].reset_index(drop=True)
     for c in ("starts_at", "ends_at"):
         df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(tz)
     return df.rename(columns={"place_id": "stop_key"})
+
+
+def _published(session) -> pd.DataFrame:
+    """Published plans: ``pk, start_date, end_date, rank`` (higher = published later)."""
+    rows = session.execute(select(TourPlan.pk, TourPlan.start_date, TourPlan.end_date,
+                                  TourPlan.published_at, TourPlan.updated_at)
+                           .where(TourPlan.status == "publié")).all()
+    df = pd.DataFrame([(pk, a, b, _aware(p or u)) for pk, a, b, p, u in rows],
+                      columns=["pk", "start_date", "end_date", "at"])
+    df = df.sort_values(["at", "pk"]).reset_index(drop=True)
+    df["rank"] = range(len(df))
+    return df
+
+
+def _public_mask(visits: pd.DataFrame, plans: pd.DataFrame):
+    """Visits the public sees (:data:`PUBLIC_RULE`): no later-published plan covers their day."""
+    import numpy as np
+
+    rank = dict(zip(plans["pk"], plans["rank"], strict=True))
+    mine = visits["plan_pk"].map(rank).fillna(-1).to_numpy()[:, None]
+    day = pd.to_datetime(visits["visit_date"]).to_numpy()[:, None]
+    start = pd.to_datetime(plans["start_date"]).to_numpy()[None, :]
+    end = pd.to_datetime(plans["end_date"]).to_numpy()[None, :]
+    later = plans["rank"].to_numpy()[None, :] > mine
+    return ~((start <= day) & (day <= end) & later).any(axis=1)
 
 
 def next_visits(after: datetime | None = None, *, stop_key: str | None = None,
@@ -286,7 +388,8 @@ def next_visits(after: datetime | None = None, *, stop_key: str | None = None,
 
     Public (no account needed). Returns ``stop_key, stop_name, address, lon, lat, van,
     starts_at, ends_at`` (+ ``distance_m`` with ``near``), sorted by start, at most
-    ``limit`` per stop. Cancelled visits are left out.
+    ``limit`` per stop. Cancelled visits are left out, and so are the days a
+    later-published plan covers (:data:`PUBLIC_RULE`).
     """
     from analysis.tours import upcoming
 

@@ -106,3 +106,147 @@ def test_snap_drive_gives_the_distance_and_flags_far_candidates() -> None:
     assert out["snap_m"].iloc[0] == pytest.approx(0, abs=1)
     assert out["snap_m"].iloc[1] == pytest.approx(110.6, abs=2)
     assert out["far"].tolist() == [False, False, True]
+
+
+# --------------------------------------------------------------------------- issue #18
+
+
+def test_thinning_keeps_heaviest_points_at_least_the_spacing_apart() -> None:
+    from analysis import candidates as pure
+
+    rng = np.random.default_rng(4)
+    xy = rng.random((300, 2)) * 2000
+    w = rng.random(300)
+    kept = pure.thin(xy, w, 150.0)
+    d = np.hypot(*(xy[kept, None, :] - xy[None, kept, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 150.0
+    # every point left out has a heavier kept point within the spacing
+    out = np.setdiff1d(np.arange(300), kept)
+    for i in out:
+        near = kept[np.hypot(*(xy[kept] - xy[i]).T) < 150.0]
+        assert len(near) and w[near].max() >= w[i]
+
+
+def test_merge_prefers_the_best_ranked_and_keeps_planner_points() -> None:
+    from analysis import candidates as pure
+
+    rng = np.random.default_rng(9)
+    xy = rng.random((200, 2)) * 1500
+    rank = rng.integers(0, 5, 200).astype(float)
+    fixed = np.zeros(200, dtype=bool)
+    fixed[:5] = True
+    owner = pure.merge(xy, rank, 120.0, fixed)
+    kept = np.flatnonzero(owner == np.arange(200))
+    assert set(range(5)) <= set(kept)
+    others = np.setdiff1d(kept, np.arange(5))
+    d = np.hypot(*(xy[others, None, :] - xy[None, others, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 120.0
+    for i in np.flatnonzero(owner != np.arange(200)):
+        j = owner[i]
+        assert np.hypot(*(xy[i] - xy[j])) < 120.0
+        assert rank[j] <= rank[i] and not fixed[j]
+
+
+@pytest.mark.parametrize(("raw", "words", "want"), [
+    ("Arrêt CROISEE MEYNARD 2Pv", ["Rue de la Croisée"], "Croisée Meynard"),
+    ("Bois D'inde", [], "Bois d'Inde"),
+    ("College De Terreville 1pv", ["Collège"], "Collège de Terreville"),
+    ("Four A Chaux", [], "Four à Chaux"),
+    ("giratoire pelletier 3", [], "Giratoire Pelletier"),
+    ("Voie 2", [], "Voie 2"),
+    ("Resid Evasion Pv", [], "Résidence Evasion"),
+    ("UAG", [], "UAG"),
+])
+def test_bus_stop_names_are_cleaned_into_french(raw, words, want) -> None:
+    from analysis import candidates as pure
+
+    assert pure.clean_stop_name(raw, pure.spelling(words)) == want
+
+
+def test_roadside_names_come_from_roads_and_streets_and_are_distinct() -> None:
+    from analysis import candidates as pure
+
+    road_xy = np.array([[0.0, 0.0], [20.0, 0.0], [40.0, 0.0]])
+    roads = (road_xy, ["Route de Fond Brûlé"] * 3)
+    streets = (np.array([[1000.0, 0.0]]), ["Rue des Flamboyants"])
+    pts = np.array([[5.0, 5.0], [35.0, -5.0], [1000.0, 80.0], [300.0, 0.0], [5000.0, 0.0]])
+    halls = np.zeros((5, 2))
+    names = pure.roadside_names(pts, ["Le Lorrain"] * 5, halls, roads=roads, streets=streets)
+    assert len(set(names)) == 5
+    assert names[0].startswith("Route de Fond Brûlé, Le Lorrain")
+    assert names[1].startswith("Route de Fond Brûlé, Le Lorrain")
+    assert names[2] == "Rue des Flamboyants, Le Lorrain"
+    assert names[3].startswith("Route de Fond Brûlé (à 260 m), Le Lorrain")
+    assert names[4] == "Route sans nom, Le Lorrain"
+
+
+@pytest.mark.slow
+def test_built_candidates_are_named_located_merged_and_on_the_drive_network(
+        prepared_data_dir, monkeypatch) -> None:
+    import re
+
+    import geopandas as gpd
+    from scipy.spatial import cKDTree
+
+    from analysis import candidates as pure
+    from analysis import snap
+    from geo import communes as communes_mod
+    from geo import graphs, population
+    from maillage import settings as settings_mod
+
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(prepared_data_dir))
+    s = settings_mod.from_env()
+    drive = graphs.load("drive", s)
+    grid = population.load_grid(s)
+    com = communes_mod.load(s)
+    cands = candidates.build(s, drive, grid=grid, communes=com, registry=False)
+    assert set(cands["source"]) <= set(candidates.SOURCES)
+    assert {"mairie", "bus", "route"} <= set(cands["source"])
+    assert cands["cand_id"].is_unique
+
+    side = cands[cands["source"] == "route"]
+    # never named after a cell: no cell id, no « carreau », always « …, Commune »
+    cell_ids = set(grid["cell_id"].astype(str))
+    names = com.set_index("code_insee")["nom"]
+    for nom, code in zip(side["nom"], side["code_insee"], strict=True):
+        assert nom and nom not in cell_ids and "carreau" not in nom.lower()
+        assert not re.search(r"CRS\d|\d{5,}", nom)
+        assert f", {names[code]}" in nom
+    assert side["nom"].is_unique
+    # on the drive network, next to people
+    on = snap.snap(drive, side[["x", "y"]].to_numpy(), 1e6)
+    assert on.dist.max() < 1.0
+
+    # bus stop names cleaned
+    bus = cands[cands["source"] == "bus"]["nom"]
+    assert not bus.str.match(r"(?i)^arr[eê]t\b").any()
+    assert not bus.str.contains(r"(?i)\d*\s*pv\s*\d*$").any()
+    shouting = [n for n in bus for w in n.split()
+                if len(w) >= 4 and w.isupper() and re.search("[AEIOUY]", w)]
+    assert not shouting  # « ACAJOU » became « Acajou » (acronyms such as « CGSS » stay)
+    words = candidates.spelling(s)
+    for name in bus:
+        for word in re.findall(r"[^\W\d_]+", name):
+            proper = words.get(pure.fold(word.lower()))
+            if proper and proper != pure.fold(proper) and len(word) >= 3:
+                assert word.lower() == proper  # the accented spelling of the address index
+
+    # de-duplicated: no two candidates closer than the spacing, the best-ranked kept
+    pairs = cKDTree(cands[["x", "y"]].to_numpy()).query_pairs(s.candidate_spacing_m - 1e-6)
+    assert not pairs
+    rank = dict(zip(cands["cand_id"], candidates.rank_of(cands), strict=True))
+    for cid, merged in zip(cands["cand_id"], cands["merged_ids"], strict=True):
+        for other in filter(None, merged.split("|")):
+            src = other.split(":")[0]
+            assert rank[cid] <= candidates.RANKS[src]
+
+    # commune = the polygon holding the point (point in polygon, checked here with shapely)
+    pts = gpd.GeoSeries(gpd.points_from_xy(cands["lon"], cands["lat"]), crs="EPSG:4326")
+    inside = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), com[["code_insee", "geometry"]],
+                       predicate="within", how="inner")
+    inside = inside[~inside.index.duplicated(keep=False)]
+    assert (cands.loc[inside.index, "code_insee"].to_numpy()
+            == inside["code_insee"].to_numpy()).all()
+    assert len(inside) >= 0.95 * len(cands)

@@ -267,6 +267,9 @@ def test_the_page_shows_the_services_figures(filled: Settings, service: Indicato
     label = f"{ind.SOLUTIONS['mobile'].title} — {ind.INDICATORS['workshops_held'].label}"
     assert table.loc[label].tolist() == [charts.fmt(v, ind.INDICATORS["workshops_held"])
                                          for v in held]
+    # The map of the default indicator is drawn, with its legend.
+    assert [m for m in at.markdown if "maillage-legend" in m.value]
+    assert not [i for i in at.info if i.value.startswith("Pas de carte")]
     assert [t.label for t in at.tabs] == [sol.short for sol in ind.SOLUTIONS.values()]
     assert all(len(t.label) <= 11 for t in at.tabs)  # five labels fit a phone's width
 

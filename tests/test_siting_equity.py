@@ -17,6 +17,7 @@ import pytest
 
 from analysis import siting
 from analysis.siting import Equity, Greedy, Highs, MaximalCovering, Rules, SetCovering, SitingError
+from tests.test_stops_service import small_city  # noqa: F401 - the fixture
 
 # --------------------------------------------------------------------------- tiny instances
 
@@ -240,6 +241,93 @@ def test_far_weight_counts_minutes_beyond_the_threshold_capped() -> None:
         assert got[k] == pytest.approx(pop[k] * beyond / 30.0)
     assert siting.parse_weight("loin") == {"far": 1.0}
     assert set(siting.WEIGHT_HELP) == set(siting.WEIGHTS)
+
+
+# --------------------------------------------------------------------------- request, CLI
+
+
+@pytest.mark.parametrize(("argv", "kwargs"), [
+    (["--min-per-commune", "-1"], {"min_per_commune": -1}),
+    (["--max-per-commune", "0"], {"max_per_commune": 0}),
+    (["--min-per-epci", "3", "--max-per-epci", "2"], {"min_per_epci": 3, "max_per_epci": 2}),
+    (["--min-distance", "-10"], {"min_distance_m": -10.0}),
+    (["--min-distance", "90000"], {"min_distance_m": 90000.0}),
+    (["--p", "3", "--min-per-commune", "4"], {"p": 3, "min_per_commune": 4}),
+])
+def test_bad_equity_requests_are_refused_alike_by_the_cli_and_the_service(argv, kwargs,
+                                                                         capsys) -> None:
+    import json
+
+    from maillage import cli
+    from maillage.errors import MaillageError
+    from maillage.services.stops import StopsRequest
+
+    with pytest.raises(MaillageError) as refused:
+        StopsRequest(**kwargs).validated()
+    assert cli.main(["propose-stops", *argv, "--json"]) == 2
+    out, _ = capsys.readouterr()
+    assert json.loads(out)["erreur"] == str(refused.value)
+
+
+def test_cli_equity_flags_make_the_request() -> None:
+    from maillage import cli
+    from maillage.commands import stops as stops_cmd
+    from maillage.services.stops import StopsRequest
+
+    args = cli.build_parser().parse_args([
+        "propose-stops", "--min-per-commune", "1", "--max-per-commune", "2",
+        "--min-per-epci", "3", "--max-per-epci", "9", "--min-distance", "1500"])
+    req = stops_cmd.request_from_args(args)
+    assert req == StopsRequest(min_per_commune=1, max_per_commune=2, min_per_epci=3,
+                               max_per_epci=9, min_distance_m=1500.0)
+    assert req.validated().equity == Equity(1, 2, 3, 9, 1500.0)
+    assert req.validated().key() != StopsRequest().validated().key()
+
+
+def test_equity_widget_values_make_the_request_fields() -> None:
+    from ui import stops as ui_stops
+
+    fields = ui_stops.equity_from_values({"min_per_commune": 1, "max_per_commune": 0,
+                                          "min_per_epci": 0, "max_per_epci": 4,
+                                          "min_distance_m": 800})
+    assert fields == {"min_per_commune": 1, "max_per_commune": None, "min_per_epci": 0,
+                      "max_per_epci": 4, "min_distance_m": 800.0}
+    from maillage.services.stops import StopsRequest
+
+    assert StopsRequest(**fields).validated().equity.active
+    assert all(k in ui_stops.weight_help(siting.WEIGHTS) for k in ("Habitants", "loin"))
+
+
+def test_the_service_keeps_to_the_rules_and_reports_them(small_city) -> None:  # noqa: F811
+    import json
+
+    from maillage import settings as settings_mod
+    from maillage.services.stops import StopsRequest, StopsService
+
+    inst, communes = small_city
+    svc = StopsService(settings_mod.Settings(), communes, loader=lambda *a, **k: inst)
+    free = svc.run(StopsRequest(p=2, minutes=8, weights="population", solver="highs"))
+    for extra in ({"min_per_commune": 1}, {"max_per_commune": 1},
+                  {"min_distance_m": 300.0}, {"weights": "far=1,seniors=1"}):
+        kwargs = {"p": 2, "minutes": 8, "weights": "population", "solver": "highs", **extra}
+        res = svc.run(StopsRequest(**kwargs))
+        best = res.best
+        eq = res.request.equity
+        codes = res.stops["code_insee"].tolist()
+        if eq.min_per_commune:
+            assert set(codes) == {"97209", "97213"}
+        if eq.max_per_commune:
+            assert max(codes.count(c) for c in set(codes)) <= 1
+        xy = inst.candidates[["x", "y"]].to_numpy()[best.selected]
+        for i, j in itertools.combinations(range(len(xy)), 2):
+            assert math.dist(xy[i], xy[j]) >= eq.min_distance_m
+        assert best.unmet == []
+        w = inst.weights(res.request.weights, 8)
+        assert res.covered_with_stops - res.covered_today == pytest.approx(best.covered)
+        assert res.demand_total == pytest.approx(float(w.sum()))
+        assert best.objective <= free.best.objective + 1e-9 or "far" in res.request.weights
+        doc = json.loads(json.dumps(res.to_json(), allow_nan=False))
+        assert doc["equity"] == eq.as_dict() and doc["unmet"] == []
 
 
 # --------------------------------------------------------------------------- real island

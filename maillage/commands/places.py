@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maillage import settings
+from maillage import fmt, settings
 from maillage.commands._shared import actor, check_bounds, import_progress, input_path
 from maillage.errors import MaillageError
 
@@ -45,8 +45,11 @@ def _import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
+        placed = len(result.get("geocoded", []))
         print(f"Import de {name} : {result['imported']} lieux ajoutés, {result['updated']} "
-              f"mis à jour, {result['unchanged']} inchangés.")
+              f"mis à jour, {result['unchanged']} inchangés"
+              + (f" ; {fmt.plural(placed, 'lieu placé', 'lieux placés')} d'après l'adresse "
+                 "(position approximative, voir ci-dessous)" if placed else "") + ".")
         for w in result["warnings"]:
             print(f"  attention : {w}")
     return 0

@@ -56,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
         stops = ", ".join(f"{fmt_time(v.start)} {v.name}" for v in t.visits)
         print(f"  {WEEKDAY_NAMES[t.day.weekday()]} {t.day:%d/%m} {problem.vans[t.van].name} "
               f"({fmt_time(t.leave)}-{fmt_time(t.back)}) : {stops}")
+    for line in res.van_usage + res.fixed_days:
+        print(f"  {line}")
     for u in plan.unserved:
         print(f"  NON SERVIE : {u.name} ({u.first:%d/%m}-{u.last:%d/%m}) : {u.message}")
     print(f"Plan écrit dans {args.out}" + (f", calendrier dans {args.ics}" if args.ics else "")
@@ -69,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(voir docs/tournees.md).")
     p._negative_number_matcher = _COORDS_ARG
     p.add_argument("--stops", required=True, metavar="FICHIER.csv",
-                   help="arrêts : nom,longitude,latitude[,frequence,duree_min,fenetres,adresse,id]")
+                   help="arrêts : nom,longitude,latitude[,frequence,duree_min,fenetres,"
+                        "jour_fixe,adresse,id]")
     p.add_argument("--vans", type=int, default=1, help="nombre de camions (défaut : 1)")
     p.add_argument("--weeks", type=int, default=4, help="semaines planifiées (défaut : 4)")
     p.add_argument("--out", required=True, metavar="PLAN.json", help="plan écrit en JSON")

@@ -33,6 +33,10 @@ HOST_TYPES = (
     "association", "commerce", "café", "salle de sport", "tiers-lieu",
     "entreprise", "service public", "autre",
 )
+#: Where a place's coordinates come from (None: as given by its source or file).
+COORD_SOURCES = ("saisie", "clic sur la carte", "adresse géocodée")
+#: The sources of :data:`COORD_SOURCES` that only approximate the place's position.
+APPROXIMATE_SOURCES = ("clic sur la carte", "adresse géocodée")
 #: Roles of accounts.
 from maillage.roles import ROLES  # noqa: E402,F401  (re-exported)
 
@@ -89,6 +93,7 @@ class Place(Base):
     possible_stop: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)  # internal, never public
     origin: Mapped[str | None] = mapped_column(Text)  # source records merged into this place
+    coord_source: Mapped[str | None] = mapped_column(String(40))  # one of COORD_SOURCES
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,7 +4,9 @@ CSV: UTF-8, ``,`` separator, the 32 standard columns in schema order, then optio
 local columns (:data:`standard.LOCAL_FIELDS`). Cells a spreadsheet would run as a
 formula are written with a leading ``'`` (:func:`escape_cell`); reading removes
 exactly the prefixes writing added (:func:`unescape_cell`), so export → import is
-lossless. A file with any invalid row is refused as a whole (:func:`parse`).
+lossless. A file with any invalid row is refused as a whole (:func:`parse`); rows
+without coordinates are first placed from their address when :func:`parse` is given a
+way to (``place``, see :mod:`maillage.registry.geocoding`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from maillage import bounded_csv, csvsafe
-from maillage.registry import location, standard
+from maillage.registry import geocoding, location, standard
 from maillage.registry.errors import ValidationError
 
 #: First characters that make a spreadsheet evaluate a cell (see :mod:`maillage.csvsafe`).
@@ -139,10 +141,16 @@ def check_rows(rows: list[dict[str, str]], isl: location.Island | None = None
         clean = {c: (row.get(c) or "").strip() for c in row}
         for msg in standard.check_standard(clean) + standard.check_local_rules(clean):
             errors.append((line, msg))
+        warnings += [(line, msg) for msg in standard.check_warnings(clean)]
+        if row.get("_geocoded"):
+            warnings.append((line, standard.Problem(
+                f"position trouvée d'après l'adresse : {row['_geocoded']} (approximative)",
+                "latitude")))
         rid = clean.get("id", "")
         if rid:
             if rid in seen:
-                errors.append((line, f"identifiant « {rid} » déjà utilisé ligne {seen[rid]}"))
+                errors.append((line, standard.Problem(
+                    f"identifiant « {rid} » déjà utilisé ligne {seen[rid]}", "id")))
             seen.setdefault(rid, line)
         with contextlib.suppress(KeyError, ValueError):
             coords.append((line, float(clean["longitude"]), float(clean["latitude"])))
@@ -156,12 +164,14 @@ def check_rows(rows: list[dict[str, str]], isl: location.Island | None = None
         for line, ok, code, (_, lon, lat) in zip(lines, inside, codes, coords, strict=True):
             if not ok:
                 hint = " (latitude et longitude inversées ?)" if location.in_bbox(lat, lon) else ""
-                errors.append((line, f"coordonnées {lat}, {lon} hors de la Martinique{hint}"))
+                errors.append((line, standard.Problem(
+                    f"coordonnées {lat}, {lon} hors de la Martinique{hint}", "latitude")))
                 continue
             stated = (by_line[line].get("code_insee") or "").strip()
             if stated and code and stated != code:
-                warnings.append((line, f"le point est à {names[code]}, pas dans la commune "
-                                       f"déclarée ({names.get(stated, stated)})"))
+                warnings.append((line, standard.Problem(
+                    f"le point est à {names[code]}, pas dans la commune déclarée "
+                    f"({names.get(stated, stated)})", "code_insee")))
     return errors, warnings
 
 
@@ -169,16 +179,22 @@ def parse(source: bounded_csv.Source,
           isl: location.Island | Callable[[], location.Island] | None = None,
           bounds: bounded_csv.Bounds | None = None,
           progress: bounded_csv.Progress | None = None,
+          place: Callable[[list[dict[str, str]], location.Island], object] | None = None,
           ) -> tuple[list[dict[str, str]], list[tuple[int | None, str]]]:
     """Read and validate a file; raise :class:`ValidationError` if any row is invalid.
 
     ``isl`` may be a function giving the island, called once the file is read (a file
     refused for a bound costs no loading). ``progress(done_rows, bytes_read,
     total_bytes)`` follows the reading (see :func:`maillage.bounded_csv.open_csv`).
+    ``place(rows, island)`` fills the coordinates missing from rows (e.g.
+    :func:`maillage.registry.geocoding.fill`); rows it placed carry ``_geocoded`` and
+    a warning each.
     """
     rows, left_out = _read(source, bounds, progress)
     if callable(isl):
         isl = isl()
+    if place is not None and any(geocoding.needs_position(r) for r in rows):
+        place(rows, isl or location.island())
     errors, warnings = check_rows(rows, isl)
     if left_out:
         raise ValidationError(sorted(errors + left_out, key=_line_key))

@@ -6,10 +6,17 @@ from geo.errors import MaillageError
 
 
 class ValidationError(MaillageError):
-    """A place or a file breaks the standard or our rules; nothing was written."""
+    """A place or a file breaks the standard or our rules; nothing was written.
+
+    ``details`` lists every problem as ``{"ligne", "champ", "message"}`` (``ligne`` None
+    for a single form, ``champ`` '' when the problem is about no one field): what
+    ``maillage … --json`` prints under ``details`` next to the message.
+    """
 
     def __init__(self, problems: list[tuple[int | None, str]], what: str = "Le fichier") -> None:
         self.problems = problems
+        self.details = [{"ligne": n, "champ": getattr(m, "field", "") or "", "message": str(m)}
+                        for n, m in problems]
         lines = [f"ligne {n} : {m}" if n is not None else m for n, m in problems]
         rows = {n for n, _ in problems if n is not None}
         head = (f"{what} est refusé : {len(problems)} problème(s)"

@@ -3,7 +3,8 @@
 Field order, required fields, patterns and the closed vocabularies all come from the
 Table Schema JSON (``geo.fetch.resolve("schema")``) and the data·inclusion typologies,
 so a new version of the standard changes the data, not this code. :func:`check_row`
-validates one CSV row (all values as strings) and returns French messages.
+validates one CSV row (all values as strings) and returns French messages; each is a
+:class:`Problem` (a ``str``) naming its field, for the ``details`` of JSON refusals.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from datetime import date
 from functools import lru_cache
 
 from geo import fetch
-from maillage.db.models import HOST_TYPES, KINDS, LABEL_STATUSES
+from maillage.db.models import COORD_SOURCES, HOST_TYPES, KINDS, LABEL_STATUSES
 
 #: Separator of multiple values inside one cell.
 SEP = "|"
 #: Local columns that may follow the 32 standard columns in our CSV files.
 LOCAL_FIELDS = (
     "label_status", "label_since", "labelled_on", "kind", "host_type", "possible_stop",
-    "notes", "origin",
+    "notes", "origin", "coord_source",
 )
 #: Local columns never shown to the public.
 PRIVATE_FIELDS = ("notes", "origin")
@@ -32,8 +33,26 @@ POSTCODE_972 = re.compile(r"^972\d{2}$")
 INSEE_972 = re.compile(r"^972(0[1-9]|[12]\d|3[0-4])$")
 #: Longest cell accepted in any column (the longest real description is about 400).
 MAX_CELL = 2000
-#: The conventional "unknown" pivot of the national map.
+#: The conventional "unknown" pivot of the national map (producers put it when a
+#: place's SIRET or RNA is not known yet; the registry shows « SIRET à compléter »).
 PIVOT_UNKNOWN = "00000000000000"
+
+
+class Problem(str):
+    """A French message about one row, naming the ``field`` it is about ('' for none)."""
+
+    field: str
+
+    def __new__(cls, message: str, field: str = "") -> Problem:
+        obj = super().__new__(cls, message)
+        obj.field = field
+        return obj
+
+
+def pivot_missing(pivot: str | None) -> bool:
+    """Whether a place's SIRET/RNA is still to be found (empty or the placeholder)."""
+    text = (pivot or "").strip()
+    return not text or text == PIVOT_UNKNOWN
 
 _VOCAB = re.compile(r"^\(\?:\(\?:\^\|\\\|\)\((?P<body>.*)\)\)\+\$$")
 
@@ -124,11 +143,15 @@ def _check_vocab(name: str, value: str) -> list[str]:
     if not bad:
         return []
     title = field(name)["title"]
-    return [f"{title} : valeur inconnue « {b} » (valeurs permises : {', '.join(vocab)})"
-            for b in bad]
+    return [Problem(f"{title} : valeur inconnue « {b} » (valeurs permises : {', '.join(vocab)})",
+                    name) for b in bad]
 
 
 def _check_standard_field(name: str, value: str) -> list[str]:
+    return [Problem(m, name) for m in _standard_field_messages(name, value)]
+
+
+def _standard_field_messages(name: str, value: str) -> list[str]:
     spec = field(name)
     title = spec["title"]
     cons = spec.get("constraints", {})
@@ -176,47 +199,88 @@ def check_standard(row: dict[str, str]) -> list[str]:
 
 
 def check_local_rules(row: dict[str, str]) -> list[str]:
-    """Our rules on top of the standard: Martinique codes, SIRET checksum, hours, local fields."""
+    """Our rules on top of the standard: Martinique codes, SIRET checksum, hours, local fields.
+
+    The typology is not among them: the schema puts no constraint on it, so its unknown
+    codes are warnings (:func:`check_warnings`), never a refusal.
+    """
     from maillage.registry import hours
 
     errors: list[str] = []
     get = lambda k: (row.get(k) or "").strip()  # noqa: E731
+
+    def err(name: str, message: str) -> None:
+        errors.append(Problem(message, name))
+
     if get("code_postal") and not POSTCODE_972.match(get("code_postal")):
-        errors.append(f"Code postal : « {get('code_postal')} » n'est pas un code de Martinique "
-                      "(972xx)")
+        err("code_postal", f"Code postal : « {get('code_postal')} » n'est pas un code de "
+                           "Martinique (972xx)")
     if get("code_insee") and not INSEE_972.match(get("code_insee")):
-        errors.append(f"Code INSEE : « {get('code_insee')} » n'est pas une commune de Martinique")
+        err("code_insee", f"Code INSEE : « {get('code_insee')} » n'est pas une commune de "
+                          "Martinique")
     pivot = get("pivot")
     if re.fullmatch(r"\d{14}", pivot) and not luhn_ok(pivot):
-        errors.append(f"SIRET : « {pivot} » a une clé de contrôle fausse (vérifiez les chiffres)")
-    bad_types = [t for t in split(get("typologie")) if t not in typologies()]
-    if bad_types:
-        errors.append("Typologie : code(s) inconnu(s) " + ", ".join(f"« {t} »" for t in bad_types)
-                      + " (voir les typologies data·inclusion, par exemple CCAS, ASSO, MUNI)")
+        err("pivot", f"SIRET : « {pivot} » a une clé de contrôle fausse (vérifiez les "
+                     "chiffres, ou laissez le champ vide s'il n'est pas connu)")
     if get("horaires"):
         problem = hours.check(get("horaires"))
         if problem:
-            errors.append(f"Horaires : {problem}")
+            err("horaires", f"Horaires : {problem}")
     if not get("latitude") or not get("longitude"):
-        errors.append("Coordonnées : latitude et longitude sont nécessaires pour placer le lieu")
+        why = (row.get("_unplaced") or "").strip()  # set when the address was looked up
+        err("latitude", "Coordonnées : latitude et longitude sont nécessaires pour placer le "
+                        "lieu" + (f" ; {why}" if why else ""))
     for name, allowed, title in (
         ("label_status", LABEL_STATUSES, "Statut du label"),
         ("kind", KINDS, "Nature"),
         ("host_type", HOST_TYPES, "Type d'accueil"),
+        ("coord_source", COORD_SOURCES, "Origine des coordonnées"),
     ):
         if get(name) and get(name) not in allowed:
-            errors.append(f"{title} : « {get(name)} » inconnu (valeurs permises : "
-                          f"{', '.join(allowed)})")
+            err(name, f"{title} : « {get(name)} » inconnu (valeurs permises : "
+                      f"{', '.join(allowed)})")
     for name, title in (("label_since", "Date du statut"),
                         ("labelled_on", "Date de labellisation")):
         if get(name) and not _iso_date(get(name)):
-            errors.append(f"{title} : « {get(name)} » n'est pas une date AAAA-MM-JJ")
+            err(name, f"{title} : « {get(name)} » n'est pas une date AAAA-MM-JJ")
     if get("possible_stop") and get("possible_stop").lower() not in BOOL_WORDS:
-        errors.append(f"Arrêt possible : « {get('possible_stop')} » (attendu : oui ou non)")
+        err("possible_stop", f"Arrêt possible : « {get('possible_stop')} » (attendu : oui ou "
+                             "non)")
     for name, value in row.items():
         if not name.startswith("_") and len(value or "") > MAX_CELL:
-            errors.append(f"{name} : cellule de {len(value)} caractères, {MAX_CELL} au plus")
+            err(name, f"{name} : cellule de {len(value)} caractères, {MAX_CELL} au plus")
     return errors
+
+
+#: Separators people use between typology codes instead of the standard's ``|``.
+_OTHER_SEPARATORS = re.compile(r"\s*[,;]\s*")
+
+
+def check_warnings(row: dict[str, str]) -> list[str]:
+    """What the standard allows but a reader should look at: the typology's codes.
+
+    The schema declares ``typologie`` a free string (no pattern) whose values should
+    come from the data·inclusion typologies, several joined with ``|``: codes outside
+    that list, or joined with ``,``/``;``, are accepted and worded here.
+    """
+    value = (row.get("typologie") or "").strip()
+    if not value:
+        return []
+    out: list[str] = []
+    parts = split(value)
+    joined = [p for p in parts if _OTHER_SEPARATORS.search(p)]
+    if joined:
+        codes = [c for p in parts for c in _OTHER_SEPARATORS.split(p) if c]
+        out.append(Problem(f"Typologie : « {value} » : le standard sépare les codes par « | » "
+                           f"(par exemple « {join(codes)} »)", "typologie"))
+    codes = [c for p in parts for c in _OTHER_SEPARATORS.split(p) if c]
+    unknown = [c for c in codes if c not in typologies()]
+    if unknown:
+        out.append(Problem("Typologie : code(s) absent(s) des typologies data·inclusion "
+                           + ", ".join(f"« {c} »" for c in unknown)
+                           + " (par exemple CCAS, ASSO, MUNI) : enregistré(s) tel(s) quel(s)",
+                           "typologie"))
+    return out
 
 
 def _iso_date(text: str) -> bool:

@@ -3,7 +3,10 @@
 Every write runs in one transaction (:func:`maillage.db.write_session`): a failure
 leaves the store as it was. Edits check the ``version`` the editor started from and
 refuse a stale save (:class:`ConflictError`) instead of overwriting someone else's work.
-Editing needs an :class:`maillage.auth.Actor` with an editing role.
+Editing needs an :class:`maillage.auth.Actor` with an editing role. Places typed in
+the page are completed before validation (:mod:`maillage.registry.entry`), and places
+without coordinates are placed from their address (:mod:`maillage.registry.geocoding`),
+in a form as in an import.
 
 For other features::
 
@@ -13,6 +16,7 @@ For other features::
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,7 +29,7 @@ from sqlalchemy.orm import Session
 from maillage import bounded_csv, db
 from maillage.auth import Actor, require_editor, require_role
 from maillage.db.models import LABEL_STATUSES, ImportIssue, ImportRun, LabelEvent, Place
-from maillage.registry import csvio, hours, initial, location, standard
+from maillage.registry import csvio, entry, geocoding, hours, initial, location, standard
 from maillage.registry.errors import ConflictError, NotFoundError, ValidationError
 from maillage.settings import CRS_STORE, Settings
 
@@ -123,8 +127,9 @@ def places_frame(s: Settings | None = None, public: bool = True,
     """All places as a GeoDataFrame (EPSG:4326) for maps, filters and the coverage engine.
 
     Columns: the 32 standard fields (strings, ``|`` lists), the local fields
-    (``label_status``, ``kind``, ``host_type``, ``possible_stop`` …), ``version``,
-    ``epci_court`` and ``open_now`` (True/False/None at ``when``, default now). With
+    (``label_status``, ``kind``, ``host_type``, ``possible_stop``, ``coord_source`` …),
+    ``version``, ``epci_court``, ``open_now`` (True/False/None at ``when``, default now)
+    and ``siret_a_completer`` (the pivot is empty or the national placeholder). With
     ``public=True`` the internal notes and origin are left out.
     """
     data = rows(s)
@@ -136,6 +141,7 @@ def places_frame(s: Settings | None = None, public: bool = True,
     df["version"] = df["id"].map(versions).astype("Int64")
     df["possible_stop"] = df["possible_stop"] == "oui"
     df["open_now"] = [hours.is_open(h, when) for h in df["horaires"]]
+    df["siret_a_completer"] = df["pivot"].map(standard.pivot_missing).astype(bool)
     lon = pd.to_numeric(df["longitude"], errors="coerce")
     lat = pd.to_numeric(df["latitude"], errors="coerce")
     epci = _epci_by_commune(s)
@@ -168,24 +174,72 @@ def label_history(place_id: str, s: Settings | None = None) -> list[dict[str, st
 # --------------------------------------------------------------------------- writes
 
 
-def _validate_one(row: dict[str, str], s: Settings | None) -> list[str]:
-    errors, _ = csvio.check_rows([{**row, "_line": "1"}], location.island(s))
-    return [m for _, m in errors]
+def _validate_one(row: dict[str, str], s: Settings | None) -> tuple[list[str], list[str]]:
+    """Errors and warnings of one typed row (the import's rules)."""
+    errors, warnings = csvio.check_rows([{**row, "_line": "1"}], location.island(s))
+    return [m for _, m in errors], [m for _, m in warnings]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: the place's id and new version, and what to tell the editor."""
+
+    id: str
+    version: int
+    created: bool
+    #: French sentences: identifier made, phone rewritten, position from the address…
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    #: French warnings of the validation (kept, not refused: e.g. an unknown typology).
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 def save_place(actor: Actor | None, row: dict[str, str], expected_version: int | None,
                s: Settings | None = None, comment: str = "") -> int:
     """Create (``expected_version=None``) or update a place; return its new version.
 
-    The row is validated with the import rules. An update whose ``expected_version``
-    is not the stored one is refused: someone saved the place in between.
+    See :func:`save_entry`, which also says what it filled in.
+    """
+    return save_entry(actor, row, expected_version, s, comment).version
+
+
+def save_entry(actor: Actor | None, row: dict[str, str], expected_version: int | None,
+               s: Settings | None = None, comment: str = "") -> Saved:
+    """Create (``expected_version=None``) or update a place typed by a person.
+
+    The row is completed as :func:`maillage.registry.entry.prepare` says (a new place
+    without id gets one, an unknown SIRET the national placeholder, the phone its
+    international form, the update date today's), placed from its address when it has
+    no coordinates (:mod:`maillage.registry.geocoding`), then validated with the import
+    rules. An update whose ``expected_version`` is not the stored one is refused:
+    someone saved the place in between.
     """
     actor = require_editor(actor)
-    problems = _validate_one(row, s)
+    db.migrate(s)
+    taken: set[str] = set()
+    if expected_version is None:
+        with db.read_session(s) as session:
+            taken = set(session.scalars(select(Place.id)))
+    typed = {k: ("" if v is None else str(v)) for k, v in row.items()}
+    row = entry.prepare(typed, taken)
+    notes: list[str] = []
+    if not typed.get("id", "").strip():
+        notes.append(f"Identifiant créé : « {row['id']} ».")
+    if standard.pivot_missing(row["pivot"]):
+        notes.append("SIRET à compléter : le lieu est enregistré sans SIRET ni RNA pour "
+                     "l'instant.")
+    if typed.get("telephone", "").strip() and row["telephone"] != " ".join(
+            typed["telephone"].split()):
+        notes.append(f"Téléphone enregistré au format international : {row['telephone']}.")
+    if geocoding.needs_position(row):
+        for placed in geocoding.fill([row], s):
+            notes.append(f"Position trouvée d'après l'adresse : {placed['adresse']} "
+                         "(approximative, à vérifier sur la carte).")
+    problems, warnings = _validate_one(row, s)
+    warnings = [w for w in warnings if getattr(w, "field", "") != "latitude"
+                or not row.get("_geocoded")]  # the geocoding is already in the notes
     if problems:
         raise ValidationError([(None, m) for m in problems], what="La fiche")
     values = to_values(row)
-    db.migrate(s)
     with db.write_session(s) as session:
         current = session.scalar(select(Place).where(Place.id == values["id"]))
         if expected_version is None:
@@ -204,7 +258,7 @@ def save_place(actor: Actor | None, row: dict[str, str], expected_version: int |
             if place.label_status:
                 _add_event(session, place, None, place.label_status, actor.username,
                            comment or "création")
-            return 1
+            return Saved(values["id"], 1, True, tuple(notes), tuple(map(str, warnings)))
         if current is None:
             raise NotFoundError(f"Le lieu « {values['id']} » n'existe plus.")
         old_status = current.label_status
@@ -212,7 +266,8 @@ def save_place(actor: Actor | None, row: dict[str, str], expected_version: int |
         new_status = values.get("label_status", old_status)
         if new_status != old_status:
             _add_event(session, current, old_status, new_status, actor.username, comment)
-        return expected_version + 1
+        return Saved(values["id"], expected_version + 1, False, tuple(notes),
+                     tuple(map(str, warnings)))
 
 
 def _update_versioned(session: Session, pk: int, expected: int, values: dict[str, Any],
@@ -269,7 +324,8 @@ def import_csv(actor: Actor | None, data: bounded_csv.Source, filename: str = "f
     """
     actor = require_editor(actor)
     parsed, warnings = csvio.parse(data, lambda: location.island(s), bounded_csv.of(s),
-                                   progress)
+                                   progress,
+                                   place=lambda rows, isl: geocoding.fill(rows, s, isl))
     db.migrate(s)
     with db.write_session(s) as session:
         existing = {p.id: p for p in session.scalars(select(Place))}
@@ -300,11 +356,15 @@ def import_csv(actor: Actor | None, data: bounded_csv.Source, filename: str = "f
             run.n_updated += 1
         for seq, (line, msg) in enumerate(warnings, start=1):
             session.add(ImportIssue(run_pk=run.pk, seq=seq, action=initial.WARNED,
-                                    source=filename, record_id=f"ligne {line}", field="commune",
-                                    original="", kept="", reason=msg))
+                                    source=filename, record_id=f"ligne {line}",
+                                    field=getattr(msg, "field", "") or "commune",
+                                    original="", kept="", reason=str(msg)))
+        geocoded = [{"ligne": int(r["_line"]), "id": r["id"], "adresse": r["_geocoded"]}
+                    for r in parsed if r.get("_geocoded")]
         return {"imported": run.n_imported, "updated": run.n_updated,
                 "unchanged": len(parsed) - run.n_imported - run.n_updated,
-                "warnings": [f"ligne {n} : {m}" for n, m in warnings]}
+                "warnings": [f"ligne {n} : {m}" for n, m in warnings],
+                "geocoded": geocoded}
 
 
 def apply_initial(load: initial.Load, s: Settings | None = None, force: bool = False

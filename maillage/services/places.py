@@ -28,7 +28,8 @@ NOT_LABELLED = "hors labellisation"
 MAX_TEXT = 200
 #: Columns of the listing (CLI and page table).
 LIST_COLUMNS = ["id", "nom", "commune", "code_insee", "epci_court", "kind", "host_type",
-                "label_status", "services", "open_now", "latitude", "longitude", "version"]
+                "label_status", "services", "open_now", "latitude", "longitude", "coord_source",
+                "siret_a_completer", "version"]
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,16 @@ class ToursResult:
         """Counts and totals (:meth:`analysis.tours.Plan.summary`)."""
         return self.plan.summary()
 
+    @property
+    def van_usage(self) -> list[str]:
+        """How each van is used, or why it is not (:func:`analysis.tours.van_usage`)."""
+        return tours.van_usage(self.problem, self.plan)
+
+    @property
+    def fixed_days(self) -> list[str]:
+        """Whether each fixed-day stop kept its day (:func:`analysis.tours.fixed_day_report`)."""
+        return tours.fixed_day_report(self.problem, self.plan)
+
     @functools.cached_property
     def lines(self) -> dict[tuple[int, date], list[list[tuple[float, float]]]]:
         """``(van, day)`` → the tour's legs along the roads as (lat, lon) polylines."""

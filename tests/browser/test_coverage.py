@@ -50,7 +50,10 @@ def test_coverage_page_draws_choropleth_and_white_zones(page, app_server: str,
             if (!/^(geo_json|text_layer)_/.test(k) || !layer || !layer.getLayers) continue;
             const first = layer.getLayers()[0];
             if (first && first.feature && 'communes' in first.feature.properties) {
-                layer.openPopup(); return true;
+                // a popup bound per feature (geo.mapsafe) or on the whole layer (folium)
+                if (first.getPopup && first.getPopup()) { first.openPopup(); }
+                else { layer.openPopup(); }
+                return true;
             }
         }
         return false;

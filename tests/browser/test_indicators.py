@@ -81,7 +81,7 @@ def test_indicators_page_shows_recorded_figures_and_charts(page, app_server: str
     assert bars >= 3  # one bar per month at least for the workshops held
 
     # Remote support: trend and channel chart in its tab.
-    page.get_by_role("tab", name=ind.SOLUTIONS["remote"].title).click()
+    page.get_by_role("tab", name=ind.SOLUTIONS["remote"].short).click()
     page.wait_for_function(
         "[...document.querySelectorAll('.js-plotly-plot .gtitle')]"
         ".some(t => t.textContent.includes('par canal'))")
@@ -91,5 +91,18 @@ def test_indicators_page_shows_recorded_figures_and_charts(page, app_server: str
     frame.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length >= 34")
     assert not [u for u in remote if u.endswith((".js", ".css"))]
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.get_by_role("tab", name=ind.SOLUTIONS["mobile"].title).click()
+    page.get_by_role("tab", name=ind.SOLUTIONS["mobile"].short).click()
     page.screenshot(path=str(DOCS / "indicateurs.png"), full_page=False)
+
+
+def test_the_five_tabs_fit_on_a_phone(phone_page, app_server: str) -> None:
+    phone_page.goto(f"{app_server}/indicateurs")
+    tabs = phone_page.get_by_role("tab")
+    tabs.first.wait_for()
+    assert tabs.all_inner_texts() == [s.short for s in ind.SOLUTIONS.values()]
+    width = phone_page.evaluate("document.documentElement.clientWidth")
+    boxes = [tabs.nth(k).bounding_box() for k in range(tabs.count())]
+    assert all(b is not None and b["x"] >= 0 and b["x"] + b["width"] <= width for b in boxes), (
+        width, boxes)
+    strip = phone_page.locator("[role='tablist']").first
+    assert strip.evaluate("el => el.scrollWidth <= el.clientWidth"), "the tabs scroll sideways"
