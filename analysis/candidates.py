@@ -211,8 +211,10 @@ def french_title(text: str, words: Mapping[str, str] | None = None) -> str:
 
 
 def _spell(word: str, words: Mapping[str, str]) -> str:
-    """``word`` with the spelling of the dictionary (each hyphenated part looked up)."""
-    return "-".join(words.get(fold(p), p) if len(p) >= 3 else p for p in word.split("-"))
+    """``word`` with the spelling of the dictionary (each part between hyphens,
+    apostrophes or brackets looked up: « presqu'ile » → « presqu'île »)."""
+    parts = re.split(r"([^\w]+)", word)
+    return "".join(words.get(fold(p), p) if len(p) >= 3 else p for p in parts)
 
 
 def clean_stop_name(raw: str, words: Mapping[str, str] | None = None) -> str:
@@ -223,7 +225,8 @@ def clean_stop_name(raw: str, words: Mapping[str, str] | None = None) -> str:
     out the usual abbreviations (« Resid » → « Résidence ») and applies
     :func:`french_title`. An empty result falls back to the raw name, title-cased.
     """
-    text = re.sub(r"\s+", " ", str(raw)).strip()
+    text = re.sub(r"\s*/\s*", " / ", str(raw))
+    text = re.sub(r"\s+", " ", text).strip()
     text = _ARRET.sub("", text)
     while True:
         stripped = _CODE.sub("", text).strip()

@@ -288,23 +288,39 @@ def curve(seconds: np.ndarray, dem: pd.DataFrame, minutes: Sequence[float],
     })
 
 
-def french(tab: pd.DataFrame, minutes: Sequence[float], weight: str = "population",
-           shares: bool = True) -> pd.DataFrame:
-    """``tab`` (from :func:`table`) with French headers, minutes rounded, ready to show."""
+def _french_columns(minutes: Sequence[float], weight: str, shares: bool,
+                    ) -> tuple[dict[str, str], list[str]]:
+    """Column → French header of :func:`french`, and the headers that count people or
+    households (whole numbers in a download)."""
     minutes = check_minutes(minutes)
     cols = {"name": "Territoire", "epci": "EPCI"}
+    counts: list[str] = []
     measures = dict(MEASURES)
     if weight == "fragility":
         measures["weight"] = WEIGHTS["fragility"]
     for m, label in measures.items():
         cols[m] = label
+        counts.append(label)
         for t in minutes:
             lab = minute_label(t)
             cols[f"{m}_{lab}"] = f"{label} à {lab} min ou moins"
+            counts.append(cols[f"{m}_{lab}"])
             if shares:
                 cols[f"{m}_{lab}_share"] = f"{label} à {lab} min ou moins (%)"
     cols["median_min"] = "Temps médian (min)"
     cols["p90_min"] = "Temps du 9e décile (min)"
+    return cols, counts
+
+
+def french_counts(minutes: Sequence[float], weight: str = "population") -> list[str]:
+    """The French headers of :func:`french` that count people or households."""
+    return _french_columns(minutes, weight, True)[1]
+
+
+def french(tab: pd.DataFrame, minutes: Sequence[float], weight: str = "population",
+           shares: bool = True) -> pd.DataFrame:
+    """``tab`` (from :func:`table`) with French headers, minutes rounded, ready to show."""
+    cols, _ = _french_columns(minutes, weight, shares)
     out = tab[list(cols)].rename(columns=cols).copy()
     num = out.select_dtypes("number").columns
     out[num] = out[num].round(1)

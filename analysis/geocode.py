@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from maillage import fmt
 from maillage.errors import MaillageError
 
 #: Kinds of entries, in the order preferred when two scores tie.
@@ -131,6 +132,9 @@ class Index:
     word_weight: np.ndarray  # weight of each (entry, word) in the entry's own coverage
     entry_total: np.ndarray  # (entries,) summed word_weight of each entry
     numbers: dict[int, dict[str, tuple[float, float, str]]] = field(default_factory=dict)
+    communes: list[str] = field(default_factory=list)  # normalised commune of each entry
+    notes: list[str] = field(default_factory=list)  # said when the entry is chosen
+    by_label: dict[str, int] = field(default_factory=dict)  # exact label → first entry
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -149,7 +153,9 @@ def build(entries: pd.DataFrame, numbers: pd.DataFrame | None = None) -> Index:
 
     ``entries``: columns ``label``, ``text`` (the name matched, before normalisation),
     ``kind``, ``lon``, ``lat`` and optionally ``context`` (words that may be typed but
-    need not be, e.g. the commune of a street), ``ref`` and ``weight``.
+    need not be, e.g. the commune of a street), ``ref``, ``weight``, ``commune`` (the
+    commune the entry lies in, for :func:`fallback`) and ``note`` (said when the entry is
+    chosen, e.g. « Départ : mairie du Prêcheur »).
     ``numbers``: columns ``entry`` (row position in ``entries``), ``numero``, ``lon``,
     ``lat``, ``label`` (the full address as shown).
     """
@@ -181,15 +187,22 @@ def build(entries: pd.DataFrame, numbers: pd.DataFrame | None = None) -> Index:
                                      numbers["label"].astype(str), strict=True):
             if k:
                 table.setdefault(e, {}).setdefault(k, (lo, la, lab))
+    labels = entries["label"].astype(str).tolist()
+    communes = ([normalize(c) for c in entries["commune"].fillna("").astype(str)]
+                if "commune" in entries else [""] * n)
+    notes = entries["note"].fillna("").astype(str).tolist() if "note" in entries else [""] * n
+    by_label: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        by_label.setdefault(lab, i)
     return Index(
-        labels=entries["label"].astype(str).tolist(),
+        labels=labels,
         texts=[f"{a} {b}".strip() for a, b in zip(names, context, strict=True)],
         kinds=entries["kind"].astype(str).to_numpy(),
         lon=entries["lon"].to_numpy(dtype=np.float64),
         lat=entries["lat"].to_numpy(dtype=np.float64),
         refs=refs, weight=weight, vocab=vocab, word_ptr=word_ptr, word_idx=word_idx,
         word_weight=word_weight, entry_total=_sum_by_entry(word_weight, word_ptr),
-        numbers=table,
+        numbers=table, communes=communes, notes=notes, by_label=by_label,
     )
 
 
@@ -262,6 +275,13 @@ def _with_number(index: Index, i: int, number: str, score: float) -> Suggestion:
     return Suggestion(index.labels[i], "street", lon, lat, score - 1.0, note=note)
 
 
+def _entry(index: Index, i: int, score: float) -> Suggestion:
+    """Entry ``i`` as a suggestion (with its note)."""
+    note = index.notes[i] if i < len(index.notes) else ""
+    return Suggestion(index.labels[i], str(index.kinds[i]), float(index.lon[i]),
+                      float(index.lat[i]), score, index.refs[i], note)
+
+
 def search(index: Index, query: str, limit: int = 6) -> list[Suggestion]:
     """Best entries for ``query``, best first (empty when nothing scores ≥ MIN_SCORE).
 
@@ -291,17 +311,24 @@ def search(index: Index, query: str, limit: int = 6) -> list[Suggestion]:
         if numbered and index.kinds[i] == "street" and index.numbers.get(i):
             out.append(_with_number(index, i, number or "", score))
         else:
-            out.append(Suggestion(index.labels[i], str(index.kinds[i]), float(index.lon[i]),
-                                  float(index.lat[i]), score, index.refs[i]))
+            out.append(_entry(index, i, score))
     # numbered addresses first among equal scores (they answer the query exactly)
     out.sort(key=lambda s: (-s.score, s.kind != "address"))
     return out[:limit]
 
 
 def locate(index: Index, query: str) -> Suggestion:
-    """The best match of ``query``, or a French :class:`AddressNotFound`."""
+    """The best match of ``query``, or a French :class:`AddressNotFound`.
+
+    A query that is exactly the label of an entry (a suggestion that was tapped) is that
+    entry: searching its label again could rank another entry first (« Sainte-Anne
+    (commune) » reads like the « Centre Communal … de Sainte-Anne »).
+    """
     if not normalize(query):
         raise AddressNotFound("Saisissez une adresse, une rue, une commune ou le nom d'un lieu.")
+    exact = index.by_label.get(query.strip())
+    if exact is not None:
+        return _entry(index, exact, 100.0)
     hits = search(index, query, limit=1)
     if not hits:
         raise AddressNotFound(
@@ -309,3 +336,105 @@ def locate(index: Index, query: str) -> Suggestion:
             "commune (par exemple « rue Victor Hugo Fort-de-France »), ou touchez la carte "
             "à l'endroit voulu.")
     return hits[0]
+
+
+# --------------------------------------------------------------------------- communes
+
+#: How far (degrees, about 110 m) a town hall may lie outside its commune's simplified
+#: outline and still be taken as the bourg.
+TOWN_HALL_TOLERANCE_DEG = 0.001
+#: Articles that may be left out when a commune is typed (« Prêcheur » for « Le Prêcheur »).
+_ARTICLES = frozenset({"le", "la", "les", "l"})
+
+
+def commune_start(name: str, hall: tuple[float, float] | None, outline,
+                  ) -> tuple[float, float, bool, str]:
+    """Where a search for the commune ``name`` starts, and the sentence that says so.
+
+    The bourg: the town hall ``hall`` (lon, lat) when it lies in the commune's ``outline``
+    (shapely geometry, EPSG:4326), within :data:`TOWN_HALL_TOLERANCE_DEG` of it (the
+    coastline is simplified) — « Départ : mairie du Prêcheur ». A town hall that is
+    missing or lies elsewhere (in the source, those of Macouba and Le Marigot fall in the
+    neighbouring commune) is not used: the start is the commune's centroid, or a point
+    on its surface when the centroid falls outside, flagged in the sentence.
+    Returns ``(lon, lat, at_town_hall, note)``.
+    """
+    import shapely
+
+    if hall is not None and all(np.isfinite(hall)):
+        pt = shapely.Point(float(hall[0]), float(hall[1]))
+        if outline.distance(pt) <= TOWN_HALL_TOLERANCE_DEG:
+            return float(hall[0]), float(hall[1]), True, f"Départ : mairie {fmt.de(name)}"
+    centre = outline.centroid
+    if not outline.contains(centre):
+        centre = outline.point_on_surface()
+    why = ("position de la mairie incertaine dans la source" if hall is not None
+           else "mairie non localisée")
+    return (float(centre.x), float(centre.y), False,
+            f"Départ : centre de la commune {fmt.de(name)} ({why})")
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What to offer when nothing matches: names of the commune the query mentions."""
+
+    commune: str  # as written in the index (« Le Prêcheur »)
+    suggestions: list[Suggestion]  # its closest streets and places, then the commune
+
+
+def _word_matches(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    return len(a) > 3 and len(b) > 3 and fuzz.ratio(a, b) >= 80.0
+
+
+def _commune_in(index: Index, words: list[str]) -> tuple[int, set[int]] | None:
+    """The commune entry whose name the query ``words`` contain (the longest), and the
+    positions of the words it used."""
+    best: tuple[int, int, set[int]] | None = None
+    for i in np.flatnonzero(index.kinds == "commune"):
+        own = index.communes[i] if i < len(index.communes) and index.communes[i] else \
+            normalize(index.labels[i].removesuffix(" (commune)"))
+        core = own.split()
+        while core and core[0] in _ARTICLES and len(core) > 1:
+            core = core[1:]
+        used: set[int] = set()
+        for w in core:
+            k = next((j for j, q in enumerate(words) if j not in used and _word_matches(w, q)),
+                     None)
+            if k is None:
+                break
+            used.add(k)
+        else:
+            size = sum(len(w) for w in core)
+            if best is None or size > best[1]:
+                best = (int(i), size, used)
+    return None if best is None else (best[0], best[2])
+
+
+def fallback(index: Index, query: str, limit: int = 5) -> Fallback | None:
+    """Names to offer when :func:`search` finds nothing for ``query``.
+
+    The commune the query names (« … Le Prêcheur », accents, articles and small typos
+    forgiven) and, among the entries of that commune only, those closest to the rest of
+    the query (``rapidfuzz`` ``WRatio``, no minimum score), best first, then the commune
+    itself (its start, see :func:`commune_start`). None when no commune is named.
+    """
+    words = normalize(query).split()
+    found = _commune_in(index, words)
+    if found is None:
+        return None
+    ci, used = found
+    key = index.communes[ci] if ci < len(index.communes) and index.communes[ci] else None
+    rest = " ".join(w for j, w in enumerate(words)
+                    if j not in used and w not in STOP_WORDS and not w.isdigit())
+    out: list[Suggestion] = []
+    if rest and key:
+        mine = [i for i, c in enumerate(index.communes) if c == key and index.kinds[i] != "commune"]
+        choices = {i: index.texts[i] for i in mine}
+        ranked = process.extract(rest, choices, scorer=fuzz.WRatio, limit=limit)
+        ranked.sort(key=lambda r: (-r[1], KINDS.index(index.kinds[r[2]]),
+                                   -index.weight[r[2]], index.labels[r[2]]))
+        out = [_entry(index, i, float(score)) for _, score, i in ranked]
+    out.append(_entry(index, ci, 0.0))
+    return Fallback(index.labels[ci].removesuffix(" (commune)"), out)

@@ -84,7 +84,7 @@ SOLUTIONS: dict[str, Solution] = {
         Solution("points", "Points numériques", "Points"),
         Solution("remote", "Accompagnement à distance", "À distance"),
         Solution("mediators", "Médiateurs", "Médiateurs"),
-        Solution("devices", "Équipements reconditionnés", "Équipements"),
+        Solution("devices", "Équipements reconditionnés", "Matériel"),
     )
 }
 

@@ -11,8 +11,10 @@ market) is visited on that weekday only, the same one in every block: its block'
 possible day is the block's first such weekday, so a weekly stop comes every week on
 that day and a fortnightly one every other week (weeks 1, 3, 5… of the period). When
 that day is closed (holiday, not a working day), the visit is not moved to another
-day: it is left unserved and explained (:func:`analysis.tours.explain`). Times of day are integer **seconds
-since midnight**, local time (America/Martinique, no daylight saving).
+day: it is left unserved and explained (:func:`analysis.tours.explain`).
+
+Times of day are integer **seconds since midnight**, local time (America/Martinique, no
+daylight saving).
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def parse_fixed_day(text: str | None) -> tuple[int | None, tuple[Window, ...]]:
             raise ScheduleError(f"jour fixe « {text} » inconnu (attendu un jour : "
                                 f"{', '.join(WEEKDAYS)})")
         return WEEKDAYS.index(day), ()
+    if re.fullmatch(r"[a-zéû., \-]+", text):
+        raise ScheduleError(f"jour fixe « {text} » : un seul jour de la semaine est attendu "
+                            "(exemple : « sam » ou « sam 07:00-12:00 »)")
     for item in filter(None, (p.strip() for p in text.split(";"))):
         if re.match(r"\d", item):
             raise ScheduleError(f"jour fixe « {text} » : indiquez le jour avant l'horaire "

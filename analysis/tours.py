@@ -25,8 +25,8 @@ far from a road, unreachable, no open day matching its windows, its fixed day
 closed that week, window shorter than the workshop, cannot fit in a van's day even
 alone, or no room left on the possible days (capacity of the period).
 :func:`van_usage` says how each van is used, and why one is not;
-:func:`fixed_day_report` whether each fixed-day stop kept its day. :func:`nearest_neighbour` builds a
-greedy plan of the same shape as a baseline.
+:func:`fixed_day_report` whether each fixed-day stop kept its day.
+:func:`nearest_neighbour` builds a greedy plan of the same shape as a baseline.
 """
 
 from __future__ import annotations

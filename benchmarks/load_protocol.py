@@ -24,7 +24,8 @@ request is timed from the send to the ``script_finished`` message that ends the 
 ``FINISHED_EARLY_FOR_RERUN`` means a rerun follows, still part of the same request).
 Widget ids are read from the element protos of the deltas, as the frontend does.
 
-Visitors share the three pages in turn (one visitor on each, then again):
+Each visitor opens the pages in turn (``--pages``, by default the three below; visitor
+``i`` starts with the ``i``-th), a new session (a new tab) each time:
 
 * **Accueil**: open the home page (``/``, page name ``""``);
 * **Trouver**: open ``/trouver?q=<a real BANO address>``, then search: type another
@@ -35,11 +36,11 @@ Visitors share the three pages in turn (one visitor on each, then again):
   button's trigger), which recomputes the coverage with that new point.
 
 Each visitor waits ``--think`` seconds (drawn between half and one and a half times) between
-two requests, then starts again with a new session (a new tab) until the level's time is
-over (a request started before the end may finish, within ``--timeout``). An **error** is
-a request that times out, a closed connection, an exception or an error box shown by the
-page, or a page that finishes without what it must show (the result cards, « Zones
-blanches aujourd'hui », « Effet des hypothèses »…).
+two requests, and goes on with the next page until the level's time is over (a request
+started before the end may finish, within ``--timeout``). An **error** is a request that
+times out, a closed connection, an exception or an error box shown by the page, or a page
+that finishes without what it must show (the result cards, « Zones blanches
+aujourd'hui », « Effet des hypothèses »…).
 
 Levels: 1 visitor, then ``--step``, ``2 × --step``… up to ``--max-visitors``; the ramp stops
 after the first level whose p95 (all requests) reaches ``--limit`` seconds (2 s). Server
@@ -86,6 +87,8 @@ MAX_LOOPS = 500
 MAX_MESSAGES = 5_000
 #: Statuses of ``ForwardMsg.script_finished`` (streamlit/proto/ForwardMsg.proto).
 FINISHED_OK, FINISHED_COMPILE_ERROR, FINISHED_EARLY_FOR_RERUN, FINISHED_FRAGMENT_OK = 0, 1, 2, 3
+#: Widget values that fire once (buttons, chat input): never sent again.
+ONE_SHOT = ("trigger_value", "string_trigger_value", "json_trigger_value", "chat_input_value")
 #: ``Alert.Format.ERROR`` (streamlit/proto/Alert.proto).
 ALERT_ERROR = 1
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -174,6 +177,7 @@ class StreamlitSession:
         self.upstream = ""  # X-Upstream of the proxy (empty without one)
         self.page_hash = ""
         self.elements: dict[tuple[int, ...], tuple[str, object, str]] = {}
+        self.values: dict[str, object] = {}  # widget id → last WidgetState set (not triggers)
         self._cache: dict[str, object] = {}
         self._ws = None
 
@@ -256,7 +260,8 @@ class StreamlitSession:
         """Send one ``rerun_script`` and read until the run is over.
 
         ``page``: the page's URL path for a first load (``trouver``); without it the
-        current page (its ``page_script_hash``) is run again with ``widgets``.
+        current page (its ``page_script_hash``) is run again with ``widgets``. As the
+        frontend does, every value set before is sent again (triggers only once).
         """
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -270,7 +275,9 @@ class StreamlitSession:
             cs.page_name = page
         else:
             cs.page_script_hash = self.page_hash
-        cs.widget_states.widgets.extend(widgets)
+        states = {**self.values, **{w.id: w for w in widgets}}
+        cs.widget_states.widgets.extend(states.values())
+        self.values.update({w.id: w for w in widgets if w.WhichOneof("value") not in ONE_SHOT})
         if fragment:
             cs.fragment_id = fragment
         cs.cached_message_hashes.extend(self._cache)
@@ -410,8 +417,7 @@ async def visit(base: str, page: str, queries: list[str], out: Level, rng: rando
             await _pause(think, rng, end_at)
             first, fragment = session.find("button", key="trouver-sugg-0")
             await _timed(out, "trouver : choix", session, session.run(
-                widgets=[session.state(box.id, string_value=typed),
-                         session.state(first.id, trigger_value=True)], fragment=fragment),
+                widgets=[session.state(first.id, trigger_value=True)], fragment=fragment),
                 'class="trouver-card"')
         else:
             ok = await _timed(out, "couverture", session, session.run("couverture"),
@@ -431,14 +437,16 @@ async def visit(base: str, page: str, queries: list[str], out: Level, rng: rando
         await session.close()
 
 
-async def visitor_loop(i: int, base: str, queries: list[str], out: Level, think: float,
-                       timeout: float, start_in: float, end_at: float) -> None:
-    """Visitor ``i``: its page again and again (a new session each time) until ``end_at``."""
+async def visitor_loop(i: int, base: str, pages: tuple[str, ...], queries: list[str],
+                       out: Level, think: float, timeout: float, start_in: float,
+                       end_at: float) -> None:
+    """Visitor ``i``: ``pages`` in turn (from the ``i``-th), a new session each time, until
+    ``end_at``."""
     rng = random.Random(i)
-    page = PAGES[i % len(PAGES)]
     await asyncio.sleep(start_in)
     loops = 0
     while time.monotonic() < end_at and loops < MAX_LOOPS:
+        page = pages[(i + loops) % len(pages)]
         loops += 1
         await visit(base, page, queries, out, rng, think, timeout, end_at)
         await _pause(think, rng, end_at)
@@ -503,8 +511,8 @@ def _summary(reqs: list[Request]) -> dict:
             "first_errors": errors[:3], **_stats(ok)}
 
 
-async def level(base: str, pids: list[int], n: int, seconds: float, think: float,
-                timeout: float, queries: list[str]) -> dict:
+async def level(base: str, pids: list[int], pages: tuple[str, ...], n: int, seconds: float,
+                think: float, timeout: float, queries: list[str]) -> dict:
     """``n`` visitors for ``seconds``; the figures of that level."""
     load_before = os.getloadavg()
     sampler = Sampler(pids)
@@ -514,7 +522,7 @@ async def level(base: str, pids: list[int], n: int, seconds: float, think: float
     client0 = time.process_time()
     t0 = time.monotonic()
     end_at = t0 + seconds
-    await asyncio.gather(*(visitor_loop(i, base, queries, out, think, timeout,
+    await asyncio.gather(*(visitor_loop(i, base, pages, queries, out, think, timeout,
                                         start_in=min(2.0, seconds / 4) * i / n, end_at=end_at)
                            for i in range(n)))
     wall = time.monotonic() - t0
@@ -537,17 +545,26 @@ async def level(base: str, pids: list[int], n: int, seconds: float, think: float
 
 
 async def ramp(args: argparse.Namespace, base: str, pids: list[int], queries: list[str]) -> dict:
-    # warm-up: the first visitor of each page pays for the caches (graphs, finder, coverage)
+    # warm-up: the first visitor of each page on each replica pays for the caches (graphs,
+    # finder, coverage); behind the proxy, visits go on until every replica answered one
+    # (a new visitor cookie each time), at most 8 per replica and page
     warm = Level()
     t = time.perf_counter()
-    for i in range(len(PAGES)):
-        await visit(base, PAGES[i], queries, warm, random.Random(1000 + i), 0.0,
-                    max(args.timeout, 180.0), time.monotonic() + 600)
+    for i, page in enumerate(args.pages):
+        seen: set[str] = set()
+        for attempt in range(8 * max(1, len(pids))):
+            before = len(warm.requests)
+            await visit(base, page, queries, warm, random.Random(1000 + 10 * i + attempt), 0.0,
+                        max(args.timeout, 180.0), time.monotonic() + 600)
+            seen.update(r.upstream for r in warm.requests[before:])
+            if len(seen - {""}) >= len(pids) or "" in seen:
+                break
     warm_s = time.perf_counter() - t
     levels = []
     for n in args.levels:
         print(f"… {n} visiteur(s) pendant {args.seconds:g} s", file=sys.stderr, flush=True)
-        res = await level(base, pids, n, args.seconds, args.think, args.timeout, queries)
+        res = await level(base, pids, args.pages, n, args.seconds, args.think, args.timeout,
+                          queries)
         levels.append(res)
         a = res["all"]
         print(f"   {a['requests']} requêtes, p95 {a['p95_s']} s, {a['errors']} erreur(s), "
@@ -685,8 +702,13 @@ def main(argv: list[str] | None = None) -> dict:
                         help="N replicas behind nginx on PostgreSQL (deploy/up.sh)")
     parser.add_argument("--url", default="", help="an already running server or proxy")
     parser.add_argument("--pids", default="", help="with --url: the replicas' pids (1,2)")
+    parser.add_argument("--pages", default=",".join(PAGES),
+                        help=f"pages the visitors open in turn (among {', '.join(PAGES)})")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
+    args.pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
+    if not args.pages or set(args.pages) - set(PAGES):
+        parser.error(f"--pages : parmi {', '.join(PAGES)}")
     if args.max_visitors < 1 or args.step < 1 or args.seconds <= 0 or args.timeout <= 0:
         parser.error("--max-visitors, --step, --seconds et --timeout doivent être positifs")
     args.levels = sorted({1, *range(args.step, args.max_visitors + 1, args.step)})
@@ -719,7 +741,8 @@ def main(argv: list[str] | None = None) -> dict:
             runs = asyncio.run(ramp(args, base, pids, queries))
     result = {"command": "python -m benchmarks.load_protocol " + " ".join(
                   sys.argv[1:] if argv is None else argv),
-              "setup": setup, "machine": _machine(), "limit_s": args.limit,
+              "setup": setup, "pages": list(args.pages), "machine": _machine(),
+              "limit_s": args.limit,
               "think_s": args.think, "timeout_s": args.timeout, **runs}
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)

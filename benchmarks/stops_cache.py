@@ -4,7 +4,8 @@ Run: ``.venv/bin/python -m benchmarks.stops_cache`` (after ``maillage data``, re
 loaded). The cached instance of the request (``data/build/siting/…``) is deleted first,
 so the first run builds the candidates (roadside points, names, merging) and their
 reach and writes the cache; the second run reads it. Prints ``uptime`` before each run,
-the wall time of both and the people reached (the same twice).
+the wall time of both and the people reached (the same twice), then the instance step
+alone in this process: built again (no write) and read from the cache.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def main() -> None:
         print(f"{label} : {wall:.1f} s — {doc['n_candidates']} candidats, "
               f"{best['covered']:.1f} personnes de 65 ans et plus nouvellement à portée "
               f"({best['status']}) — cache présent : {path.is_file()}")
+    # the instance step alone, in this process (no Python start-up, imports done)
+    print(f"uptime : {_uptime()}")
+    t0 = time.perf_counter()
+    siting_instance.load("walk", 15.0, s)
+    read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    siting_instance.build("walk", 15.0, s)
+    built = time.perf_counter() - t0
+    print(f"instance seule : construite en {built:.1f} s, lue depuis le cache en {read:.1f} s")
 
 
 if __name__ == "__main__":

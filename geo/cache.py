@@ -15,6 +15,11 @@ and ``None`` is returned so the caller rebuilds. A cache that is simply absent r
 ``None`` without a warning (first build).
 
 Pages collect the warnings of a load with :func:`notices` and show them to the user.
+
+A folder with no write bit for anyone (``chmod -R a-w``: the copy of the prepared data
+each replica of ``deploy/up.sh`` reads) is read-only, even for root: a write, or the
+deletion of an unreadable cache, is refused there with a French :class:`ReadOnlyData`
+instead of changing the copy.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import uuid
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
+
+from geo.errors import DataError
 
 T = TypeVar("T")
 
@@ -48,6 +56,34 @@ _NOTICES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
 
 class CacheRebuilt(UserWarning):
     """A cache file was unreadable: deleted, and rebuilt by the caller."""
+
+
+class ReadOnlyData(DataError):
+    """A cache would be written (or deleted) in a folder marked read-only."""
+
+
+def read_only_folder(path: Path) -> Path | None:
+    """The folder that would receive ``path`` when it is marked read-only (no write bit for
+    anyone), else None. That folder is the nearest one that exists."""
+    for folder in Path(path).parents:
+        try:
+            mode = os.stat(folder).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        return folder if stat.S_ISDIR(mode) and not mode & 0o222 else None
+    return None
+
+
+def _refuse_read_only(path: Path, what: str) -> None:
+    """Raise :class:`ReadOnlyData` when ``path`` is in a read-only folder; ``what`` says what
+    was about to happen, in French."""
+    folder = read_only_folder(path)
+    if folder is not None:
+        raise ReadOnlyData(
+            f"Le dossier des données {_display(folder)} est en lecture seule (copie des données "
+            f"préparées, celle d'une réplique) : {what} ({Path(path).name}) y est refusé. "
+            "Préparez les données à la source (maillage data), puis recopiez-les "
+            "(deploy/up.sh).")
 
 
 class _Unreadable(Exception):
@@ -147,6 +183,7 @@ def read(path: Path, loader: Callable[[bytes], T] | Callable[[Path], T], version
         reason = str(exc)
     except UNREADABLE + tuple(errors) as exc:
         reason = f"{type(exc).__name__} : {exc}" if str(exc) else type(exc).__name__
+    _refuse_read_only(path, f"cache illisible ({reason}) : le remplacer")
     discard(path)
     label = f"{what}, " if what else ""
     warn(f"Cache illisible ({label}{_display(path)} : {reason}) : reconstruction.")
@@ -169,6 +206,7 @@ def write(path: Path, payload: bytes | Callable[[Path], None], version: int | st
     folder and suffix) that it must fill (for libraries that write files themselves).
     """
     path = Path(path)
+    _refuse_read_only(path, "écrire un cache")
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]
     tmp = path.with_name(f".{path.stem}.{tag}.tmp{path.suffix}")

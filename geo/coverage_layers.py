@@ -93,8 +93,19 @@ _ZONE_POPUP = {
 }
 
 
-def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> mapsafe.TextLayer:
-    """White zones filled, each with a text-only popup (people, communes, times)."""
+#: How the white zones are drawn: a solid fill and no outline (at island zoom, the outlines
+#: of hundreds of small zones hid the map); the class lets tests find them.
+ZONE_STYLE = {"stroke": False, "fillColor": ZONE_COLOUR, "fillOpacity": 0.6,
+              "className": "zone-blanche"}
+
+
+def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches", *,
+                interactive: bool = True) -> mapsafe.TextLayer:
+    """White zones filled, each with a text-only popup (people, communes, times).
+
+    ``interactive=False``: no popup and no hover, so a click inside a zone reaches the
+    map (Leaflet's map ``click``, what adds a point in the planner's click mode).
+    """
     props = pd.DataFrame({
         "titre": [f"Zone blanche n° {z}" for z in zones["zone"]],
         "habitants": [fmt_value(v, "") for v in zones["population"]],
@@ -107,11 +118,11 @@ def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches") -> mapsaf
                                      strict=True)],
     })
     data = feature_collection(props, zones.geometry)
+    if not interactive:
+        return mapsafe.TextLayer(data, name=name, style=ZONE_STYLE, interactive=False)
     return mapsafe.TextLayer(
-        data, name=name,
-        style={"color": ZONE_COLOUR, "weight": 1.5, "fillColor": ZONE_COLOUR,
-               "fillOpacity": 0.12, "className": "zone-blanche"},
-        highlight={"weight": 4, "fillOpacity": 0.3},
+        data, name=name, style=ZONE_STYLE,
+        highlight={"fillOpacity": 0.85},
         title="titre", fields=[(k, v) for k, v in _ZONE_POPUP.items() if k != "titre"],
     )
 
@@ -137,10 +148,12 @@ def coverage_map(*, communes_view: bool, shaded: gpd.GeoDataFrame, value_col: st
                  share_title: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  grid: gpd.GeoDataFrame | None, cell_minutes: np.ndarray | None, mode: str,
                  places: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None,
-                 ) -> tuple[folium.Map, list[Legend]]:
+                 clickable: bool = False) -> tuple[folium.Map, list[Legend]]:
     """The Couverture map: communes shaded by share (with white zones) or cells by time.
 
     ``added``: the what-if points (``name`` column), drawn above the places.
+    ``clickable``: the map takes clicks anywhere (to add a point): the white zones are
+    drawn without popups so that a click inside one reaches the map.
     """
     from geo import basemap, choropleth
 
@@ -153,7 +166,7 @@ def coverage_map(*, communes_view: bool, shaded: gpd.GeoDataFrame, value_col: st
         layer.add_to(m)
         legends.append(leg)
         if len(zones):
-            zones_layer(zones).add_to(m)
+            zones_layer(zones, interactive=not clickable).add_to(m)
     else:
         m = basemap.base_map(canvas=True, credits="Insee, Filosofi 2017")
         basemap.add_outlines(m, communes)

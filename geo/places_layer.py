@@ -98,3 +98,20 @@ def status_legend() -> Legend:
 def kind_legend() -> Legend:
     """Legend of the outline colours (fixed place or stop of the mobile workshop)."""
     return Legend("Contour : nature", [c for c, _ in KIND_STYLE.values()], list(KIND_STYLE))
+
+
+#: Colour of the point an editor is placing (a click on the map, before saving).
+NEW_POINT_COLOUR = "#d81b60"
+
+
+def add_new_point(m: folium.Map, lon: float, lat: float,
+                  tip: str = "Position du lieu en cours de saisie") -> mapsafe.TextLayer:
+    """Mark the position being typed (lon, lat) on ``m``."""
+    point = mapsafe.feature(mapsafe.point(lon, lat), {"tip": tip})
+    layer = mapsafe.TextLayer(mapsafe.collection([point]), name="Position saisie",
+                              tooltip="tip", control=False,
+                              style={"radius": 9, "color": NEW_POINT_COLOUR, "weight": 3,
+                                     "fill": True, "fillColor": "#ffffff",
+                                     "fillOpacity": 0.9})
+    layer.add_to(m)
+    return layer

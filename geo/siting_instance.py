@@ -7,7 +7,9 @@ keeps the result on disk: one ``.npz`` per set of inputs under
 depends on (:func:`cache_key`: the sources' sha256, the graphs' cache keys, the
 registry's revision, the settings and :data:`FORMAT_VERSION`), written and checked
 through :mod:`geo.cache`. A second ``maillage propose-stops`` with the same inputs
-reads it instead of computing the candidates and their reach again.
+reads it instead of computing the candidates and their reach again. In a read-only data
+folder (a replica's copy, see ``deploy/``), nothing is written: the instance is built in
+memory (the stops service of each process keeps it).
 """
 
 from __future__ import annotations
@@ -188,8 +190,9 @@ def load(mode: str = "walk", max_minutes: float = 30.0, s: Settings | None = Non
         if inst is not None:
             return inst
     inst = build(mode, max_minutes, s, places=places, extra=extra, far_m=far_m)
-    cache.write(path, to_bytes(inst), FORMAT_VERSION)
-    _prune(path.parent)
+    if cache.read_only_folder(path) is None:  # a replica's read-only copy: in memory only
+        cache.write(path, to_bytes(inst), FORMAT_VERSION)
+        _prune(path.parent)
     return inst
 
 

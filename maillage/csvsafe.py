@@ -10,12 +10,14 @@ exactly what was written (export → import is lossless).
 Every CSV that leaves Maillage (page downloads, ``maillage … --out``) goes through
 :func:`cell`: the registry (:mod:`maillage.registry.csvio`), the indicators
 (:mod:`maillage.indicators.csvio`), the tours (:func:`geo.tours_io.plan_csv`) and the
-tables of the pages (:func:`frame_csv`).
+tables of the pages (:func:`french_excel`, the form French Excel opens in columns, or
+:func:`frame_csv`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -65,3 +67,32 @@ def frame_csv(df: pd.DataFrame, encoding: str = "utf-8-sig") -> bytes:
     ``utf-8-sig`` (the default) lets spreadsheets recognise the accents.
     """
     return frame(df).to_csv(index=False).encode(encoding)
+
+
+def french_excel(df: pd.DataFrame, *, whole: Iterable[str] = (),
+                 decimals: int | None = None) -> bytes:
+    """The CSV bytes of a table as French Excel opens it, in columns.
+
+    ``;`` between cells, decimal comma, UTF-8 with a byte-order mark (the accents), Windows
+    line ends, no index; text cells neutralised by :func:`frame`. The ``whole`` columns
+    (counts of people, of households) are rounded to whole numbers; the other float
+    columns to ``decimals`` when given. Missing and infinite values are empty cells.
+    """
+    whole = list(whole)
+    unknown = [c for c in whole if c not in df.columns]
+    if unknown:
+        raise ValueError(f"unknown columns: {unknown}")
+    out = frame(df)
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if pd.api.types.is_float_dtype(s):
+            s = s.mask(s.abs() == float("inf"))
+        if col in whole:
+            s = s.round().astype("Int64")
+        elif decimals is not None and pd.api.types.is_float_dtype(s):
+            s = s.round(decimals)
+        out[col] = s
+    text = out.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    return text.encode("utf-8-sig")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis import finder, geocode
 from geo.errors import MaillageError
+from maillage import fmt
 from maillage import settings as settings_mod
 from maillage.settings import Settings
 
@@ -45,7 +46,7 @@ class Finder:
         s = s or settings_mod.get()
         places = public_places.load(s)
         comm = communes_mod.load(s)
-        index = addresses.index(s, places, comm)
+        index = addresses.index(s, places, comm, roads=True)
         lonlat = places[["lon", "lat"]].to_numpy(dtype=np.float64)
         nets = {m: finder.prepare(graphs.load(m, s), lonlat, m, s.max_snap_m) for m in finder.MODES}
         land = comm.to_crs(settings_mod.CRS_MEASURE).union_all()
@@ -62,6 +63,13 @@ class Finder:
     def locate(self, query: str) -> geocode.Suggestion:
         """The best match of ``query`` or a French error."""
         return geocode.locate(self.index, query)
+
+    def nearby(self, query: str, limit: int = 5) -> geocode.Fallback | None:
+        """When nothing matches: the streets and places of the commune the query names
+        closest to it, then the commune (see :func:`analysis.geocode.fallback`)."""
+        if not geocode.normalize(query):
+            return None
+        return geocode.fallback(self.index, query, limit)
 
     # ------------------------------------------------------------------ places
 
@@ -139,7 +147,7 @@ def van_visits(lon: float, lat: float, when: datetime | None = None,
     except (MaillageError, SQLAlchemyError):
         return None
     rows = rows.sort_values("starts_at").head(limit)
-    return [{"lieu": str(r["stop_name"]), "adresse": str(r.get("address") or ""),
+    return [{"lieu": fmt.text(r["stop_name"]), "adresse": fmt.text(r.get("address")),
              "debut": r["starts_at"].isoformat(), "fin": r["ends_at"].isoformat(),
              "distance_m": round(float(r["distance_m"])),
              "lon": float(r["lon"]), "lat": float(r["lat"])} for _, r in rows.iterrows()]

@@ -92,6 +92,30 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{number(n)} {word}"
 
 
+#: Units whose singular is not the plural without its final « s ».
+_SINGULAR = {"lieux": "lieu"}
+
+
+def count(value: float | None, unit: str, decimals: int = 0, *,
+          missing: str = MISSING) -> str:
+    """« 1 atelier », « 0 personne », « 12 ateliers »: a number and a plural unit, agreed.
+
+    ``unit`` is given in the plural (« ateliers », « lieux »); below 2 it becomes
+    singular (French rule). A unit that is not a plural word (« / 5 ») is left as is.
+    """
+    if _missing(value):
+        return missing
+    if abs(float(value)) < 2 and unit:  # type: ignore[arg-type]
+        words = unit.split(" ")
+        last = words[-1]
+        if last in _SINGULAR:
+            words[-1] = _SINGULAR[last]
+        elif len(last) > 1 and last.endswith("s") and last.isalpha():
+            words[-1] = last[:-1]
+        unit = " ".join(words)
+    return number(value, decimals, unit)
+
+
 def day(d: date) -> str:
     """« 04/05/2026 »."""
     return f"{d:%d/%m/%Y}"
@@ -120,3 +144,46 @@ def month(d: date) -> str:
 def month_short(d: date) -> str:
     """« mars 2026 » with the abbreviated month (« janv. 2026 »)."""
     return f"{MONTHS_SHORT[d.month - 1]} {d.year}"
+
+
+def text(value: object) -> str:
+    """A text value as shown: ``""`` for None, NaN, pandas' NA/NaT and blanks, else the
+    text stripped (never « nan » or « None » on screen)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return ""
+    return str(value).strip()
+
+
+_VOWELS = "aàâeéèêëiîïoôuùûyœAÀÂEÉÈÊËIÎÏOÔUÙÛYŒ"
+
+
+def de(name: str) -> str:
+    """A place name after « de », with the article contracted.
+
+    « Le Prêcheur » → « du Prêcheur », « Les Anses-d'Arlet » → « des Anses-d'Arlet »,
+    « La Trinité » → « de La Trinité », « Ajoupa » → « d'Ajoupa », « Ducos » → « de Ducos ».
+    """
+    name = str(name).strip()
+    if name.startswith("Le "):
+        return "du " + name[3:]
+    if name.startswith("Les "):
+        return "des " + name[4:]
+    if name[:1] in _VOWELS and not name.startswith(("L'", "L’")):
+        return "d'" + name
+    return "de " + name
+
+
+def a(name: str) -> str:
+    """A place name after « à », with the article contracted.
+
+    « Le Prêcheur » → « au Prêcheur », « Les Trois-Îlets » → « aux Trois-Îlets »,
+    « Sainte-Anne » → « à Sainte-Anne ».
+    """
+    name = str(name).strip()
+    if name.startswith("Le "):
+        return "au " + name[3:]
+    if name.startswith("Les "):
+        return "aux " + name[4:]
+    return "à " + name

@@ -25,7 +25,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from geo import tours_io
 from geo.errors import MaillageError
@@ -264,6 +264,20 @@ def overlap_message(overlaps: pd.DataFrame) -> str:
             f"sur les jours communs. {PUBLIC_RULE}")
 
 
+def revision(s: Settings | None = None) -> str:
+    """A fingerprint of the tours that changes with every write (a plan saved, replaced or
+    published, attendance recorded), for display caches: two aggregates, cheap. Keyed on
+    it, a cache shows a change made by any server process (another replica, the command
+    line) at its next run."""
+    db.migrate(s)
+    with db.read_session(s) as session:
+        plans = session.execute(select(func.count(TourPlan.pk), func.max(TourPlan.updated_at),
+                                       func.sum(TourPlan.version))).one()
+        visits = session.execute(select(func.count(TourVisit.pk),
+                                        func.sum(TourVisit.version))).one()
+    return ":".join(str(v) for v in (*plans, *visits))
+
+
 def list_plans(s: Settings | None = None) -> pd.DataFrame:
     """Every plan, newest first: key, name, dates, status, version, summary figures."""
     db.migrate(s)
@@ -370,8 +384,6 @@ def _published(session) -> pd.DataFrame:
 
 def _public_mask(visits: pd.DataFrame, plans: pd.DataFrame):
     """Visits the public sees (:data:`PUBLIC_RULE`): no later-published plan covers their day."""
-    import numpy as np
-
     rank = dict(zip(plans["pk"], plans["rank"], strict=True))
     mine = visits["plan_pk"].map(rank).fillna(-1).to_numpy()[:, None]
     day = pd.to_datetime(visits["visit_date"]).to_numpy()[:, None]

@@ -13,7 +13,6 @@ import streamlit as st
 
 from analysis import coverage
 from geo import coverage_layers, supply
-from maillage import csvsafe
 from maillage.errors import MaillageError
 from maillage.services.coverage import (
     CoverageRequest,
@@ -141,7 +140,9 @@ def whatif_inputs(request: CoverageRequest, places) -> CoverageRequest:
     removed = h2.multiselect("Retirer des lieux existants", list(labels),
                              format_func=labels.get, key="cov_removed",
                              placeholder="Aucun lieu retiré")
-    h3.toggle("Ajouter en cliquant sur la carte", key="cov_click")
+    h3.toggle("Ajouter en cliquant sur la carte", key="cov_click",
+              help="Un clic n'importe où sur la carte, même dans une zone blanche, y ajoute "
+                   "un point (les fiches des zones ne s'ouvrent plus).")
     h3.button("Effacer les hypothèses", on_click=_clear)
     points = tuple(st.session_state[STATE])
     if points:
@@ -178,14 +179,16 @@ def coverage_map(svc: CoverageService, res: CoverageResult, measure: str) -> Non
     """Communes shaded by share with the white zones, or the cells by time; click to add."""
     view = st.radio("Carte", ["Communes et zones blanches", "Carreaux : temps de trajet"],
                     horizontal=True, key="cov_view")
+    clickable = bool(st.session_state.get("cov_click"))
     m, legends = coverage_layers.coverage_map(
-        **cov.map_inputs(res, svc, measure, communes_view=view.startswith("Communes")))
+        **cov.map_inputs(res, svc, measure, communes_view=view.startswith("Communes")),
+        clickable=clickable)
     out = maps.show(m, height=600, returned_objects=["last_clicked"], key=f"cov_map_{view[:4]}")
     for leg in legends:
         widgets.legend(leg)
-    st.caption(cov.map_caption(res))
+    st.caption(cov.map_caption(res, clickable))
     click = (out or {}).get("last_clicked")
-    if st.session_state.get("cov_click") and click:
+    if clickable and click:
         pt = (round(click["lng"], 6), round(click["lat"], 6))
         if pt != st.session_state.get("cov_last_click"):
             st.session_state["cov_last_click"] = pt
@@ -226,8 +229,11 @@ def tables(res: CoverageResult) -> None:
     st.subheader("Tableaux")
     fr = cov.tables_fr(res)
     st.dataframe(fr, hide_index=True, width="stretch")
-    st.download_button("Télécharger les tableaux (CSV)", csvsafe.frame_csv(fr),
-                       file_name=f"couverture-{res.request.mode}.csv", mime="text/csv")
+    st.download_button("Télécharger les tableaux (CSV pour Excel)", cov.tables_csv(res),
+                       file_name=cov.tables_file_name(res), mime="text/csv")
+    st.caption("Fichier pour Excel en français : colonnes séparées par « ; », virgule "
+               "décimale, habitants et ménages arrondis à l'unité, parts en % à une décimale. "
+               "Le nom du fichier dit le scénario (mode, seuils, pondération, hypothèses).")
 
 
 def white_zones(res: CoverageResult) -> None:
@@ -237,8 +243,8 @@ def white_zones(res: CoverageResult) -> None:
         return
     st.dataframe(cov.zones_fr(res), hide_index=True, width="stretch")
     st.download_button("Télécharger les zones blanches (GeoJSON)", cov.zones_geojson(res),
-                       file_name=f"zones-blanches-{res.request.mode}-{cov.label(res)}min.geojson",
-                       mime="application/geo+json")
+                       file_name=cov.zones_file_name(res), mime="application/geo+json")
+    st.caption(cov.zones_keys_caption())
 
 
 def credits() -> None:

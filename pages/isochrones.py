@@ -33,6 +33,8 @@ def _hall_changed() -> None:
 
 def inputs() -> tuple[str, str]:
     """Mode, thresholds and the town-hall shortcut."""
+    if st.session_state.pop("iso_hall_reset", False):  # a map click replaced the town hall
+        st.session_state["iso_hall"] = NO_HALL
     c1, c2, c3 = st.columns([1, 2, 2])
     mode = MODES[c1.radio("Mode", list(MODES), horizontal=False)]
     default = "5,10,15" if mode == "walk" else "10,20,30"
@@ -66,7 +68,8 @@ def draw_map(result: IsochroneResult | None) -> None:
         if point != st.session_state.get("clicked"):
             st.session_state["clicked"] = point
             st.session_state["origin"] = point
-            st.session_state["iso_hall"] = NO_HALL
+            # the selector was drawn in this run: it is reset at the top of the next one
+            st.session_state["iso_hall_reset"] = True
             st.rerun()
     if result is not None:
         widgets.swatches(ui.legend_items(result), title="Temps de trajet")

@@ -76,3 +76,25 @@ def test_tours_table_neutralises_stop_names_and_keeps_coordinates() -> None:
     first = next(r for r in rows if r["id"] == "s0")
     assert first["arret"] == "'=1+1" and first["adresse"] == "'+cmd"
     assert first["longitude"] == "-61.050000"
+
+
+def test_french_excel_reads_back_in_columns_with_decimal_commas() -> None:
+    df = pd.DataFrame({"Territoire": ["=1+1", "Le Lamentin; centre", None],
+                       "Habitants": [1234.4, 0.6, np.nan],
+                       "Habitants à 15 min ou moins (%)": [12.345, np.inf, 100.0],
+                       "Temps médian (min)": [-3.24, 7.0, 12.5]})
+    data = csvsafe.french_excel(df, whole=["Habitants"], decimals=1)
+    assert data.startswith("\ufeff".encode())  # UTF-8 with a BOM: Excel reads the accents
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert rows[0] == list(df.columns)
+    assert rows[1] == ["'=1+1", "1234", "12,3", "-3,2"]  # formula neutralised, comma, rounded
+    assert rows[2] == ["Le Lamentin; centre", "1", "", "7,0"]  # ; inside a cell is quoted
+    assert rows[3] == ["", "", "100,0", "12,5"]  # missing and infinite values: empty cells
+    assert text.count("\r\n") == 4
+    assert df["Habitants"].iloc[0] == 1234.4  # the page's own table is not changed
+
+
+def test_french_excel_refuses_an_unknown_whole_column() -> None:
+    with pytest.raises(ValueError, match="Habitant"):
+        csvsafe.french_excel(pd.DataFrame({"Habitants": [1.0]}), whole=["Habitant"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from shapely.geometry import Point, Polygon, box
 
 from analysis import geocode
 
@@ -141,3 +142,113 @@ def test_real_index_finds_a_real_address(real_settings) -> None:
                   and abs(hit.lat - row["lat"]) < 1e-9)
     # BANO repeats a few (number, street, commune) triples: allow one miss in 20
     assert found >= 19
+
+
+# ----------------------------------------------------------------------------- communes
+
+
+def _square(x0: float, y0: float, size: float = 0.02):
+    return box(x0, y0, x0 + size, y0 + size)
+
+
+def test_commune_starts_at_its_town_hall() -> None:
+    outline = _square(-61.23, 14.79)
+    lon, lat, at_hall, note = geocode.commune_start("Le Prêcheur", (-61.224, 14.801), outline)
+    assert (lon, lat, at_hall) == (-61.224, 14.801, True)
+    assert note == "Départ : mairie du Prêcheur"
+    # on the simplified coastline, a town hall a few metres off the outline still counts
+    _, _, at_hall, _ = geocode.commune_start("Sainte-Anne", (-61.2305, 14.80), outline)
+    assert at_hall
+
+
+def test_a_town_hall_in_the_neighbouring_commune_is_not_the_start() -> None:
+    outline = _square(-61.16, 14.84)
+    neighbour_hall = (-61.1145, 14.8698)  # about 2 km east of the outline
+    assert outline.distance(Point(*neighbour_hall)) > 0.01
+    lon, lat, at_hall, note = geocode.commune_start("Macouba", neighbour_hall, outline)
+    assert not at_hall
+    assert (lon, lat) == pytest.approx((outline.centroid.x, outline.centroid.y))
+    assert note.startswith("Départ : centre de la commune de Macouba (")
+    assert "incertaine" in note
+    _, _, at_hall, note = geocode.commune_start("Le Marigot", None, outline)
+    assert not at_hall and note.startswith("Départ : centre de la commune du Marigot")
+
+
+def test_a_start_is_inside_a_commune_whose_centroid_is_not() -> None:
+    # a « U »: its centroid falls in the gap between the arms
+    u = Polygon([(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)])
+    assert not u.contains(u.centroid)
+    lon, lat, at_hall, _ = geocode.commune_start("Le Carbet", None, u)
+    assert not at_hall and u.contains(Point(lon, lat))
+
+
+def _commune_index() -> geocode.Index:
+    rows = [
+        {"label": "Sainte-Anne (commune)", "text": "Sainte-Anne", "context": "mairie",
+         "kind": "commune", "lon": -60.881, "lat": 14.435, "commune": "Sainte-Anne",
+         "note": "Départ : mairie de Sainte-Anne"},
+        {"label": "Centre Communal d'Action Sociale (CCAS) de Sainte-Anne — Sainte-Anne",
+         "text": "Centre Communal d'Action Sociale (CCAS) de Sainte-Anne",
+         "context": "Sainte-Anne", "kind": "place", "lon": -60.883, "lat": 14.433,
+         "ref": "ccas", "commune": "Sainte-Anne"},
+        {"label": "Le Prêcheur (commune)", "text": "Le Prêcheur", "context": "mairie",
+         "kind": "commune", "lon": -61.2245, "lat": 14.801, "commune": "Le Prêcheur",
+         "note": "Départ : mairie du Prêcheur"},
+        {"label": "Rue de la Poste, 97250 Le Prêcheur", "text": "Rue de la Poste",
+         "context": "Le Prêcheur", "kind": "street", "lon": -61.224, "lat": 14.800,
+         "commune": "Le Prêcheur", "weight": 10},
+        {"label": "Habitation Céron, Le Prêcheur", "text": "Habitation Céron",
+         "context": "Le Prêcheur", "kind": "street", "lon": -61.2239, "lat": 14.8315,
+         "commune": "Le Prêcheur"},
+        {"label": "Chemin de Bas Céron, Le Lorrain", "text": "Chemin de Bas Céron",
+         "context": "Le Lorrain", "kind": "street", "lon": -61.0697, "lat": 14.8208,
+         "commune": "Le Lorrain"},
+    ]
+    return geocode.build(pd.DataFrame(rows).fillna({"ref": "", "weight": 0, "note": ""}))
+
+
+def test_a_tapped_commune_starts_at_the_commune_not_at_a_place_named_after_it() -> None:
+    idx = _commune_index()
+    # searched again, the label reads like the CCAS's name (« commune » ~ « communal »)
+    assert geocode.search(idx, "Sainte-Anne (commune)")[0].kind == "place"
+    hit = geocode.locate(idx, "Sainte-Anne (commune)")
+    assert (hit.kind, hit.lon, hit.lat) == ("commune", -60.881, 14.435)
+    assert hit.note == "Départ : mairie de Sainte-Anne"
+    assert geocode.search(idx, "sainte anne")[0].note == "Départ : mairie de Sainte-Anne"
+
+
+def test_nothing_found_offers_the_names_of_the_commune_named() -> None:
+    idx = _commune_index()
+    near = geocode.fallback(idx, "Anse Cerron Prêcheur")  # a typo, no article
+    assert near is not None and near.commune == "Le Prêcheur"
+    labels = [h.label for h in near.suggestions]
+    assert labels[0] == "Habitation Céron, Le Prêcheur"  # the closest name first
+    assert labels[-1] == "Le Prêcheur (commune)"
+    assert "Chemin de Bas Céron, Le Lorrain" not in labels  # only that commune's names
+    assert set(labels) == {"Habitation Céron, Le Prêcheur", "Rue de la Poste, 97250 Le Prêcheur",
+                           "Le Prêcheur (commune)"}
+    assert geocode.fallback(idx, "Anse Céron") is None  # no commune named
+
+
+def test_real_town_halls_outside_their_commune_are_not_the_start(real_settings) -> None:
+    """The mairies source puts two town halls in the neighbouring commune: those two
+    communes start from a point inside them, flagged; the 32 others at their town hall."""
+    import json
+
+    from geo import addresses, communes, fetch
+
+    communes.build(real_settings)
+    comm = communes.load(real_settings)
+    outline = dict(zip(comm["code_insee"], comm.geometry, strict=True))
+    feats = json.loads(fetch.resolve("mairies", real_settings).path.read_text("utf-8"))
+    outside = {f["properties"]["code_insee"] for f in feats["features"]
+               if not outline[f["properties"]["code_insee"]].contains(
+                   Point(f["geometry"]["coordinates"][:2]))}
+    halls = addresses.town_halls(comm, real_settings)
+    assert set(halls.loc[~halls["town_hall"], "code_insee"]) == outside
+    assert set(halls.loc[~halls["town_hall"], "nom"]) == {"Macouba", "Le Marigot"}
+    for code, lon, lat in zip(halls["code_insee"], halls["lon"], halls["lat"], strict=True):
+        assert outline[code].contains(Point(lon, lat)) or code not in outside
+    flagged = halls.loc[~halls["town_hall"], "note"]
+    assert flagged.str.startswith("Départ : centre de la commune").all()
+    assert (halls.loc[halls["town_hall"], "note"].str.startswith("Départ : mairie ")).all()

@@ -271,7 +271,6 @@ def test_the_page_shows_the_services_figures(filled: Settings, service: Indicato
     assert [m for m in at.markdown if "maillage-legend" in m.value]
     assert not [i for i in at.info if i.value.startswith("Pas de carte")]
     assert [t.label for t in at.tabs] == [sol.short for sol in ind.SOLUTIONS.values()]
-    assert all(len(t.label) <= 11 for t in at.tabs)  # five labels fit a phone's width
 
 
 def test_the_entry_form_has_no_default_commune(s: Settings, page_env) -> None:

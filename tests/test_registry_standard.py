@@ -97,3 +97,66 @@ def test_same_siret_merges_unless_far_and_placeholder_never_merges() -> None:
 def test_different_names_at_the_same_spot_stay_apart() -> None:
     groups = _dedupe(["CCAS du Lamentin", "Mission locale"], ["", ""], [0, 0])
     assert groups == {0: 0, 1: 1}
+
+
+def test_typed_phones_are_stored_in_the_standards_international_form() -> None:
+    import pytest
+
+    from maillage.registry import entry
+    from maillage.registry.errors import ValidationError
+
+    pattern = standard.field("telephone")["constraints"]["pattern"]
+    for typed in ("0596 52 00 00", "05 96 52 00 00", "0596.52.00.00", "+596 596 52 00 00",
+                  "0696 12 34 56", "+33 1 80 05 98 80"):
+        stored = entry.phone(typed)
+        assert re.fullmatch(pattern, stored), (typed, stored)
+        assert entry.phone(stored) == stored  # already in the standard's form: kept
+    assert entry.phone("0596 52 00 00") == "+596596520000"
+    for wrong in ("12", "0596", "bonjour", "0596 52 00 00 00 00"):
+        with pytest.raises(ValidationError, match="n'est pas un numéro valide"):
+            entry.phone(wrong)
+
+
+def test_new_ids_are_made_from_the_name_and_never_reused() -> None:
+    from maillage.registry import entry
+
+    taken: set[str] = set()
+    for _ in range(50):
+        new = entry.new_id("Médiathèque « Aimé Césaire » — Schœlcher", taken)
+        assert re.fullmatch(r"fed-mediatheque-aime-cesaire-sch\w*-[0-9a-f]{6}", new), new
+        assert new not in taken
+        taken.add(new)
+    assert entry.new_id("", ()).startswith("fed-lieu-")
+
+
+def test_an_unknown_pivot_is_the_national_placeholder_and_is_flagged() -> None:
+    from maillage.registry import entry
+
+    prepared = entry.prepare({"nom": "Chez Man Ya", "pivot": ""})
+    assert prepared["pivot"] == standard.PIVOT_UNKNOWN
+    assert standard.check_standard({**prepared, "commune": "Fort-de-France",
+                                    "code_postal": "97200", "adresse": "1 rue X"}) == []
+    assert standard.pivot_missing(prepared["pivot"]) and standard.pivot_missing("")
+    assert not standard.pivot_missing("21972213900017")
+
+
+def test_the_typology_follows_the_schema_no_refusal_only_warnings() -> None:
+    spec = standard.field("typologie")
+    assert "pattern" not in spec.get("constraints", {})  # the schema constrains nothing
+    base = next(csv.DictReader(io.StringIO(fetch.text("schema_example"))))
+    for value in ("CCAS,MUNI", "CCAS ; MUNI", "PAS_UN_CODE", "TIERS_LIEUX|ASSO"):
+        assert standard.check_standard({**base, "typologie": value}) == []
+        assert not [m for m in standard.check_local_rules({**base, "typologie": value})
+                    if m.field == "typologie"]
+    assert standard.check_warnings({"typologie": "TIERS_LIEUX|ASSO"}) == []
+    (joined,) = standard.check_warnings({"typologie": "CCAS,MUNI"})
+    assert "CCAS|MUNI" in joined and joined.field == "typologie"
+    (unknown,) = standard.check_warnings({"typologie": "EPN|PAS_UN_CODE"})
+    assert "« PAS_UN_CODE »" in unknown
+
+
+def test_every_problem_names_its_field() -> None:
+    base = next(csv.DictReader(io.StringIO(fetch.text("schema_example"))))
+    bad = {**base, "code_postal": "9720", "services": "Réparer des vélos", "horaires": "x"}
+    fields = {m.field for m in standard.check_standard(bad) + standard.check_local_rules(bad)}
+    assert {"code_postal", "services", "horaires"} <= fields

@@ -212,3 +212,132 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(real_settings: Settings,
         assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert session.scalars(select(LabelEvent)).all() == []
+
+
+# --------------------------------------------------------------------------- typed places
+
+
+def _address(real_settings: Settings, code_insee: str = "97209") -> dict[str, object]:
+    """A real numbered address of the island (BANO), the first of the commune."""
+    from geo import addresses
+
+    addr = addresses.load(real_settings)
+    a = addr[addr["code_insee"] == code_insee].sort_values(["voie", "numero"]).iloc[0]
+    return {"adresse": f"{a['numero']} {a['voie']}", "code_postal": a["code_post"],
+            "code_insee": code_insee, "lon": float(a["lon"]), "lat": float(a["lat"])}
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    import math
+
+    dx = (lon1 - lon2) * 111_320 * math.cos(math.radians(lat1))
+    return math.hypot(dx, (lat1 - lat2) * 110_540)
+
+
+def test_a_typed_place_gets_an_id_an_international_phone_and_an_unknown_siret(
+        s: Settings) -> None:
+    typed = row(id="", pivot="", telephone="0596 52 00 00", nom="Boutique Ti Kaz' à Zot")
+    first = store.save_entry(FED, typed, None, s)
+    second = store.save_entry(FED, typed, None, s)
+    assert first.created and first.version == 1
+    assert first.id.startswith("fed-boutique-ti-kaz-a-zot-") and second.id != first.id
+    places = store.places_frame(s, public=False).set_index("id")
+    assert set(places.index) == {first.id, second.id}
+    place = places.loc[first.id]
+    assert place["telephone"] == "+596596520000"
+    assert place["pivot"] == standard.PIVOT_UNKNOWN and bool(place["siret_a_completer"])
+    assert any("SIRET à compléter" in n for n in first.notes)
+    assert any("+596596520000" in n for n in first.notes)
+    # a known SIRET, typed with spaces, is kept and not flagged
+    known = store.save_entry(FED, row(id="", pivot="219 722 139 00017"), None, s)
+    assert not store.places_frame(s).set_index("id").loc[known.id, "siret_a_completer"]
+
+
+def test_a_phone_that_is_no_number_is_refused_in_french_and_nothing_written(
+        s: Settings) -> None:
+    before = dump(s)
+    with pytest.raises(ValidationError) as err:
+        store.save_entry(FED, row(id="", telephone="05 96"), None, s)
+    assert "« 05 96 » n'est pas un numéro valide" in str(err.value)
+    assert "La fiche est refusée" in str(err.value)
+    assert [d["champ"] for d in err.value.details] == ["telephone"]
+    assert dump(s) == before
+
+
+def test_a_place_typed_without_coordinates_is_placed_from_its_address(
+        s: Settings, real_settings: Settings) -> None:
+    where = _address(real_settings)
+    saved = store.save_entry(FED, row(id="", latitude="", longitude="",
+                                      adresse=where["adresse"],
+                                      code_postal=where["code_postal"]), None, s)
+    place = store.places_frame(s).set_index("id").loc[saved.id]
+    assert place["coord_source"] == "adresse géocodée"
+    assert _metres(float(place["longitude"]), float(place["latitude"]),
+                   where["lon"], where["lat"]) < 50
+    assert any("d'après l'adresse" in n for n in saved.notes)
+    # an address the index does not know cannot place it: refused, with the reason
+    with pytest.raises(ValidationError, match="introuvable"):
+        store.save_entry(FED, row(id="", latitude="", longitude="",
+                                  adresse="Zzyzx Qwertyuiop"), None, s)
+
+
+def test_the_standards_example_without_coordinates_is_imported_geocoded_and_flagged(
+        s: Settings, real_settings: Settings) -> None:
+    """The official example row, moved to a real address of Martinique (the registry
+    only holds the island's places: its Reims address would be refused for that), with
+    its latitude and longitude emptied."""
+    from geo import fetch
+
+    example = next(csv.DictReader(io.StringIO(fetch.text("schema_example"))))
+    where = _address(real_settings)
+    example.update(commune="Fort-de-France", code_postal=where["code_postal"],
+                   code_insee="97209", adresse=where["adresse"], latitude="", longitude="")
+    assert standard.check_standard(example) == []  # still valid under the standard
+    result = store.import_csv(FED, _csv([example, row()]), "exemple.csv", s)
+    assert result["imported"] == 2
+    assert [(g["ligne"], g["id"]) for g in result["geocoded"]] == [(2, "structure-1")]
+    assert any(w.startswith("ligne 2 : position trouvée d'après l'adresse")
+               for w in result["warnings"])
+    places = store.places_frame(s).set_index("id")
+    place = places.loc["structure-1"]
+    assert place["coord_source"] == "adresse géocodée"
+    assert _metres(float(place["longitude"]), float(place["latitude"]),
+                   where["lon"], where["lat"]) < 50
+    assert not places.loc["test-1", "coord_source"]  # given coordinates: not flagged
+
+
+def test_a_typology_outside_the_list_is_imported_with_a_warning(s: Settings) -> None:
+    result = store.import_csv(FED, _csv([row(typologie="CCAS,MUNI"),
+                                         row(id="t-2", typologie="EPN|INCONNU")]), "a.csv", s)
+    assert result["imported"] == 2
+    assert any(w.startswith("ligne 2 : Typologie") and "CCAS|MUNI" in w
+               for w in result["warnings"])
+    assert any(w.startswith("ligne 3 : Typologie") and "« INCONNU »" in w
+               for w in result["warnings"])
+    assert store.places_frame(s).set_index("id").loc["test-1", "typologie"] == "CCAS,MUNI"
+
+
+def test_places_import_json_refusal_is_json_with_details(
+        s: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from maillage import cli
+    from maillage import settings as settings_mod
+
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(s.data_dir))
+    monkeypatch.setenv("MAILLAGE_DATABASE_URL", s.db_url)
+    if s.data_mirror is not None:
+        monkeypatch.setenv("MAILLAGE_DATA_MIRROR", str(s.data_mirror))
+    settings_mod.get.cache_clear()
+    f = tmp_path / "lieux.csv"
+    f.write_bytes(_csv([row(), row(id="b-2", code_postal="75001", horaires="lundi matin")]))
+    before = dump(s)
+    try:
+        code = cli.main(["places", "import", str(f), "--json"])
+    finally:
+        settings_mod.get.cache_clear()
+    assert code == cli.EXIT_USAGE == 2
+    out = json.loads(capsys.readouterr().out)
+    assert "refusé" in out["erreur"]
+    assert {(d["ligne"], d["champ"]) for d in out["details"]} == {(3, "code_postal"),
+                                                                 (3, "horaires")}
+    assert all(d["message"] for d in out["details"])
+    assert dump(s) == before

@@ -240,3 +240,135 @@ def test_real_town_halls_on_the_drive_network():
     assert len(lines) == len(plan.tours[0].visits) + 1
     for line in lines:  # along the roads: more vertices than a straight segment
         assert len(line) > 2
+
+
+# --------------------------------------------------------------------------- fixed weekday
+
+
+def test_fixed_day_parses_alone_or_with_a_slot_and_refuses_in_french():
+    assert schedule.parse_fixed_day("") == (None, ())
+    assert schedule.parse_fixed_day("Samedi") == (5, ())
+    day, slots = schedule.parse_fixed_day("sam 07:00-12:00")
+    assert day == 5 and slots == parse_windows("sam 07:00-12:00")
+    for bad, word in (("sam-dim", "un seul jour"), ("07:00-12:00", "jour avant"),
+                      ("sam 07:00-12:00; mer 14:00-17:00", "un seul jour"),
+                      ("xyz", "inconnu"), ("sam 12:00-07:00", "fin doit suivre")):
+        with pytest.raises(schedule.ScheduleError, match=word):
+            schedule.parse_fixed_day(bad)
+    # the slot is cut to the stop's windows of that day; nothing left is refused
+    windows, fixed = schedule.stop_schedule("sam 06:30-10:00; mer 14:00-17:00",
+                                            "sam 08:00-12:00")
+    assert fixed == 5 and windows == parse_windows("sam 08:00-10:00")
+    assert schedule.stop_schedule("mer 14:00-17:00", "") == (parse_windows("mer 14:00-17:00"),
+                                                            None)
+    with pytest.raises(schedule.ScheduleError, match="aucune fenêtre"):
+        schedule.stop_schedule("mer 14:00-17:00", "sam")
+    with pytest.raises(schedule.ScheduleError, match="ne recoupe"):
+        schedule.stop_schedule("sam 06:30-08:00", "sam 09:00-12:00")
+
+
+def _fixed_problem(workdays=(0, 1, 2, 3, 4, 5), weeks: int = 4, start: date = START,
+                   extra: list[Stop] | None = None) -> tuple[Problem, Travel]:
+    market_w, market_d = schedule.stop_schedule("", "sam 07:00-12:00")
+    fort_w, fort_d = schedule.stop_schedule("mer 08:00-12:00; ven 08:00-12:00", "mer")
+    stops = [Stop("Marché", 0, 0, "hebdomadaire", 7200, market_w, fixed_day=market_d),
+             Stop("Quinzaine", 0, 0, "bimensuelle", 3600, fort_w, fixed_day=fort_d),
+             *[Stop(f"Libre {i}", 0, 0, "hebdomadaire", 3600) for i in range(4)],
+             *(extra or [])]
+    vans = [Van("Camion 1", (0, 0)), Van("Camion 2", (0, 0))]
+    n = len(vans) + len(stops)
+    problem = Problem(stops, vans, Period.with_holidays(start, weeks, workdays=workdays))
+    return problem, Travel(_matrix(n, seed=3), np.zeros(n), np.ones(n, bool))
+
+
+def test_fixed_day_stops_keep_their_weekday_every_week_or_every_other_week():
+    problem, tr = _fixed_problem()
+    plan = tours.solve(problem, tr, time_limit=2)
+    check_plan(problem, tr, plan)
+    market = sorted(v.day for v in plan.visits if v.name == "Marché")
+    fortnight = sorted(v.day for v in plan.visits if v.name == "Quinzaine")
+    # every Saturday of the four weeks, and the Wednesdays of weeks 1 and 3
+    assert market == [START + timedelta(days=5 + 7 * k) for k in range(4)]
+    assert fortnight == [START + timedelta(days=2), START + timedelta(days=16)]
+    assert all(v.start >= 7 * 3600 and v.end <= 12 * 3600 for v in plan.visits
+               if v.name == "Marché")
+    assert not [u for u in plan.unserved if u.name in ("Marché", "Quinzaine")]
+    report = tours.fixed_day_report(problem, plan)
+    assert report == [
+        "Marché — samedi 07:00-12:00, chaque semaine : 4 visites sur 4 à son jour fixe.",
+        "Quinzaine — mercredi 08:00-12:00, une semaine sur deux : 2 visites sur 2 à son "
+        "jour fixe."]
+    # the greedy baseline follows the same rule
+    greedy = tours.nearest_neighbour(problem, tr)
+    check_plan(problem, tr, greedy)
+    assert {v.day.weekday() for v in greedy.visits if v.name == "Marché"} <= {5}
+
+
+def test_a_fixed_day_that_cannot_be_kept_is_reported_not_moved():
+    # Saturday is not worked: no market visit is moved to another day, each one explained
+    problem, tr = _fixed_problem(workdays=(0, 1, 2, 3, 4))
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    assert not [v for v in plan.visits if v.name == "Marché"]
+    lost = [u for u in plan.unserved if u.name == "Marché"]
+    assert len(lost) == 4 and {u.reason for u in lost} == {tours.R_FIXED}
+    assert "samedi 9 mai 2026" in lost[0].message
+    assert "n'est pas un jour travaillé" in lost[0].message
+    assert "0 visite sur 4" in tours.fixed_day_report(problem, plan)[0]
+    # holidays on the fixed day (Fridays 8 and 22 May) are named; the other Fridays kept
+    w, d = schedule.stop_schedule("", "ven")
+    problem, tr = _fixed_problem(extra=[Stop("Vendredi", 0, 0, "hebdomadaire", 3600, w,
+                                             fixed_day=d)])
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    friday = [u for u in plan.unserved if u.name == "Vendredi"]
+    assert [u.reason for u in friday] == [tours.R_FIXED, tours.R_FIXED]
+    for u, holiday in zip(friday, (date(2026, 5, 8), date(2026, 5, 22)), strict=True):
+        assert f"vendredi {holiday.day} mai 2026" in u.message
+        assert problem.period.closed[holiday] in u.message
+    assert sorted(v.day for v in plan.visits if v.name == "Vendredi") == [
+        date(2026, 5, 15), date(2026, 5, 29)]
+
+
+def test_a_full_fixed_day_is_reported_with_the_day():
+    """Two 3-hour markets on the same Saturday morning and one van: one cannot be kept."""
+    w, d = schedule.stop_schedule("", "sam 08:00-13:00")
+    stops = [Stop(f"Marché {k}", 0, 0, "hebdomadaire", 3 * 3600, w, fixed_day=d)
+             for k in range(2)]
+    problem = Problem(stops, [Van("Camion 1", (0, 0), lunch=0)],
+                      Period.with_holidays(START, 1, workdays=(5,)))
+    tr = Travel(np.where(np.eye(3) > 0, 0.0, 600.0), np.zeros(3), np.ones(3, bool))
+    plan = tours.solve(problem, tr, time_limit=1)
+    check_plan(problem, tr, plan)
+    assert len(plan.visits) == 1 and len(plan.unserved) == 1
+    u = plan.unserved[0]
+    assert u.reason == tours.R_CAPACITY
+    assert "samedi 9 mai 2026, jour fixe de l'arrêt" in u.message
+
+
+def test_van_usage_says_why_a_van_is_not_used():
+    vans = [Van("Camion 1", (0, 0)), Van("Camion 2", (0, 0))]
+    stops = [Stop(f"S{i}", 0, 0, "hebdomadaire", 3600) for i in range(3)]
+    problem = Problem(stops, vans, Period.with_holidays(START + timedelta(days=21), 1))
+    n = len(vans) + len(stops)
+    tr = Travel(np.where(np.eye(n) > 0, 0.0, 900.0), np.zeros(n), np.ones(n, bool))
+    plan = tours.solve(problem, tr, time_limit=1)
+    used = {t.van for t in plan.tours}
+    lines = tours.van_usage(problem, plan)
+    assert len(lines) == 2 and not plan.unserved
+    idle = [line for line, v in zip(lines, (0, 1), strict=True) if v not in used]
+    busy = [line for line, v in zip(lines, (0, 1), strict=True) if v in used]
+    assert busy and all(" h de route." in x and "visite" in x for x in busy)
+    other = problem.vans[next(iter(used))].name.split()[-1]
+    for line in idle:  # the solver drives least with one van: the other one is said idle
+        assert "non utilisé — toutes les visites tiennent dans les journées du camion " \
+               f"{other} ; réduire les journées ou ajouter des arrêts l'occuperait." in line
+    # a day too short for all the visits: both vans are used, and none is said idle
+    busy_stops = [Stop(f"S{i}", 0, 0, "hebdomadaire", 3 * 3600) for i in range(8)]
+    problem = Problem(busy_stops, vans, Period.with_holidays(START + timedelta(days=21), 1,
+                                                             workdays=(0, 1)))
+    n = len(vans) + len(busy_stops)
+    tr = Travel(np.where(np.eye(n) > 0, 0.0, 900.0), np.zeros(n), np.ones(n, bool))
+    plan = tours.solve(problem, tr, time_limit=1)
+    assert {t.van for t in plan.tours} == {0, 1}
+    assert not [x for x in tours.van_usage(problem, plan) if "non utilisé" in x]

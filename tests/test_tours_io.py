@@ -135,3 +135,54 @@ def test_plan_csv_neutralises_formula_cells_and_reads_them_back(tmp_path) -> Non
                      if r["date"] == rows[0]["date"]])
     back = {st.name for st in tours_io.read_stops(path)}
     assert back <= set(names) and back & set(names[:3])
+
+
+def test_jour_fixe_column_reads_checks_and_round_trips(tmp_path):
+    f = tmp_path / "arrets.csv"
+    f.write_text("nom,longitude,latitude,frequence,fenetres,jour_fixe\n"
+                 "Marché,-61.07,14.61,hebdomadaire,,sam 07:00-12:00\n"
+                 "Salle,-61.02,14.62,bimensuelle,mer 08:00-12:00; ven 08:00-12:00,mer\n"
+                 "Libre,-61.03,14.63,,,\n", encoding="utf-8")
+    market, hall, free = tours_io.read_stops(f)
+    assert (market.fixed_day, market.fixed_label) == (5, "samedi 07:00-12:00")
+    assert (hall.fixed_day, [w.weekday for w in hall.windows]) == (2, [2])
+    assert free.fixed_day is None and free.fixed_label == ""
+    problem = Problem([market, hall, free], [Van("Camion 1", (-61.0, 14.6))],
+                      Period.with_holidays(date(2026, 5, 4), 2))
+    again = tours_io.problem_from_dict(tours_io.problem_to_dict(problem))
+    assert again.stops == problem.stops
+    # a plan stored before the column existed reads back without a fixed day
+    old = tours_io.problem_to_dict(problem)
+    for s in old["stops"]:
+        del s["fixed_day"]
+    assert all(s.fixed_day is None for s in tours_io.problem_from_dict(old).stops)
+
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("nom,longitude,latitude,fenetres,jour_fixe\n"
+                   "Bon,-61.07,14.61,,sam\n"
+                   "Deux jours,-61.07,14.62,,sam-dim\n"
+                   "Sans fenêtre,-61.07,14.63,mer 14:00-17:00,sam\n", encoding="utf-8")
+    with pytest.raises(tours_io.StopsFileError) as err:
+        tours_io.read_stops(bad)
+    assert {n for n, _ in err.value.problems} == {3, 4}
+    assert "un seul jour" in str(err.value) and "aucune fenêtre" in str(err.value)
+
+
+def test_template_offers_the_fixed_day_and_the_sheet_reads_in_french():
+    text = tours_io.template_csv().decode("utf-8")
+    assert text.splitlines()[0].split(",") == [*tours_io.REQUIRED, *tours_io.OPTIONAL]
+    assert any(s.fixed_day == 5 for s in tours_io.read_stops(tours_io.TEMPLATE))
+    problem, plan = _plan(["Bourg"])
+    t = plan.tours[0]
+    sheet = tours_io.day_sheet_html(plan, problem, t.van, t.day)
+    van = problem.vans[t.van].name
+    assert f"<h1>Tournée – {van} – " in sheet and "Tournée du camion" not in sheet
+    from maillage import fmt
+
+    assert fmt.day_long(t.day) in sheet
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical(tours_io.plan_ics(plan, problem))
+    assert all(str(e.get("description")).startswith(f"{problem.vans[0].name}, ")
+               or str(e.get("description")).startswith(f"{problem.vans[1].name}, ")
+               for e in cal.walk("VEVENT"))

@@ -163,3 +163,75 @@ def test_cli_json_is_the_service_plan_with_four_vans(prepared_data_dir, tmp_path
     n = sum(len(t["visits"]) for t in printed["tours"])
     assert n + len(printed["unserved"]) == printed["summary"]["required"]
     assert set(result.lines) == {(t.van, t.day) for t in result.plan.tours}
+
+
+# --------------------------------------------------------------------------- page pieces
+
+
+def _result(weeks: int = 2):
+    """A plan on a synthetic matrix (no road graph): 2 vans, a fixed-day market."""
+    import numpy as np
+
+    from analysis import tours
+    from analysis.schedule import Period
+    from analysis.tours import Problem, Travel, Van
+    from maillage.services.tours import ToursResult
+
+    w, d = schedule.stop_schedule("", "sam 07:00-12:00")
+    stops = [Stop("<b>Marché</b>", -61.0, 14.6, "hebdomadaire", 7200, w, fixed_day=d),
+             *[Stop(f"Arrêt {i}", -61.0, 14.6, "hebdomadaire", 3600) for i in range(3)]]
+    vans = [Van("Camion 1", (-61.0, 14.6)), Van("Camion 2", (-61.0, 14.6))]
+    problem = Problem(stops, vans, Period.with_holidays(date(2026, 5, 4), weeks,
+                                                        (0, 1, 2, 3, 4, 5)))
+    n = len(vans) + len(stops)
+    tr = Travel(np.where(np.eye(n) > 0, 0.0, 900.0), np.zeros(n), np.ones(n, bool))
+    return ToursResult(problem, tours.solve(problem, tr, 1), 1.0)
+
+
+def test_the_page_shows_one_week_at_a_time_in_french():
+    from maillage import fmt
+    from ui import tours as ui
+
+    result = _result()
+    weeks = ui.week_starts(result)
+    assert weeks == [date(2026, 5, 4), date(2026, 5, 11)]
+    assert ui.week_label(result, weeks[1]).startswith(
+        "Semaine 2 : du lundi 11 mai 2026 au dimanche 17 mai 2026 (")
+    first = ui.in_week(result, weeks[0])
+    assert first.tours and all(weeks[0] <= t.day < weeks[1] for t in first.tours)
+    assert len(first.visits) + len(ui.in_week(result, weeks[1]).visits) == len(
+        result.plan.visits)
+
+    rows = ui.timeline_rows(result, weeks[0])
+    assert len(rows[rows["Quoi"] != "pause"]) == len(first.visits)
+    fig = ui.timeline(result, weeks[0])
+    days = {t.day for t in first.tours}
+    labels = {y for trace in fig.data for y in trace.y}
+    assert labels == {f"{fmt.day_short(t.day)} · {result.problem.vans[t.van].name}"
+                      for t in first.tours}
+    assert all(lab.split(" ")[0] in fmt.WEEKDAYS_SHORT for lab in labels)
+    assert fig.layout.xaxis.tickformat == "%H:%M"  # hours of the day across, no dates
+    texts = {x for trace in fig.data for x in trace.text}
+    assert "&lt;b&gt;Marché&lt;/b&gt;" in texts and "<b>Marché</b>" not in texts
+    hovers = " ".join(str(c[1]) for trace in fig.data for c in trace.customdata)
+    assert all(fmt.day_long(d) in hovers for d in days)
+    english = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "May ", "Jan")
+    shown = " ".join([*labels, *texts, hovers])
+    assert not [w for w in english if w in shown]
+    assert ui.timeline(result, date(2026, 6, 1)) is None  # nothing planned that week
+
+    # the market keeps its Saturday; the idle van says why
+    assert result.fixed_days[0].endswith("2 visites sur 2 à son jour fixe.")
+    assert any("non utilisé — toutes les visites tiennent" in x for x in result.van_usage)
+
+
+def test_attendance_is_offered_for_any_visit_of_a_published_plan():
+    import pandas as pd
+
+    from ui import tours as ui
+
+    today = date(2026, 5, 10)
+    vis = pd.DataFrame({"visit_date": [date(2026, 5, 4), date(2026, 5, 16)]})
+    assert len(ui.attendance_visits(vis, "publié", today)) == 2
+    assert ui.attendance_visits(vis, "brouillon", today)["visit_date"].tolist() == [
+        date(2026, 5, 4)]

@@ -19,8 +19,11 @@ import streamlit as st
 
 from analysis import coverage, whatif, white_zones
 from geo import choropleth, geojson, supply
-from maillage import fmt, settings
+from maillage import csvsafe, fmt, settings
+from maillage.errors import MaillageError
 from maillage.services.coverage import CoverageResult, CoverageService
+from maillage.services.report import CoverageReportRequest, CoverageReportService
+from maillage.services.report import file_name as report_file_name
 from ui import data, widgets
 
 MODE_TEXT = {"walk": "à pied", "drive": "en voiture"}
@@ -139,10 +142,12 @@ def map_inputs(res: CoverageResult, svc: CoverageService, measure: str, communes
             "mode": res.request.mode, "places": res.places, "added": points}
 
 
-def map_caption(res: CoverageResult) -> str:
-    return (f"Zones blanches (contour violet) : carreaux habités à plus de {label(res)} min "
+def map_caption(res: CoverageResult, clickable: bool = False) -> str:
+    how = ("Cliquez n'importe où sur la carte, même dans une zone blanche, pour y ajouter un "
+           "point." if clickable else "Cliquez sur une zone blanche pour son détail.")
+    return (f"Zones blanches (aplat violet) : carreaux habités à plus de {label(res)} min "
             f"{MODE_TEXT[res.request.mode]} du lieu le plus proche, aujourd'hui. Points bleus : "
-            "lieux ; points roses : points ajoutés.")
+            f"lieux ; points roses : points ajoutés. {how}")
 
 
 # ----------------------------------------------------------------------------- what-if
@@ -228,8 +233,88 @@ def zones_fr(res: CoverageResult, limit: int = 50) -> pd.DataFrame:
     }).drop(columns=["weight"]).round(1).head(limit)
 
 
+#: What each property of the white zones' GeoJSON holds (documented on the page and in
+#: ``docs/couverture.md``): key → (French description, decimals).
+ZONE_KEYS: dict[str, tuple[str, int]] = {
+    "zone": ("numéro de la zone (1 = la plus lourde selon la pondération choisie)", 0),
+    "carreaux": ("nombre de carreaux habités de 200 m", 0),
+    "habitants": ("habitants", 0),
+    "plus_65_ans": ("habitants de 65 ans et plus", 0),
+    "plus_80_ans": ("habitants de 80 ans et plus", 0),
+    "menages_pauvres": ("ménages sous le seuil de pauvreté", 0),
+    "poids": ("valeur de la pondération choisie (rang des zones)", 0),
+    "communes": ("communes touchées, les plus peuplées d'abord", 0),
+    "epci": ("EPCI", 0),
+    "temps_min_min": ("temps jusqu'au lieu le plus proche, minimum (minutes ; vide : "
+                      "inatteignable)", 1),
+    "temps_median_min": ("temps médian pondéré (minutes)", 1),
+    "temps_max_min": ("temps maximum (minutes)", 1),
+}
+_ZONE_COLUMNS = {"zone": "zone", "n_cells": "carreaux", "population": "habitants",
+                 "seniors": "plus_65_ans", "age_80p": "plus_80_ans",
+                 "poor_households": "menages_pauvres", "weight": "poids",
+                 "communes": "communes", "epci": "epci", "min_min": "temps_min_min",
+                 "median_min": "temps_median_min", "max_min": "temps_max_min"}
+_WEIGHT_SLUGS = {"population": "habitants", "seniors": "65-ans-et-plus",
+                 "poor": "menages-pauvres", "fragility": "fragilite"}
+
+
+def scenario_slug(res: CoverageResult, *, zones: bool = False) -> str:
+    """The scenario a download holds, for its file name: mode, minutes, weight, what-if.
+
+    « a-pied_10-15-20-30min_habitants_avec-2-points-ajoutes » (tables), or for today's
+    white zones (``zones``) the zones' threshold and « aujourdhui ».
+    """
+    r = res.request
+    mode = "a-pied" if r.mode == "walk" else "en-voiture"
+    minutes = label(res) if zones else "-".join(coverage.minute_label(m) for m in r.minutes)
+    parts = [mode, f"{minutes}min", _WEIGHT_SLUGS.get(r.weight, r.weight)]
+    if r.places == "labelled":
+        parts.append("lieux-labellises")
+    if r.services or r.kinds:
+        parts.append("lieux-filtres")
+    if r.with_stops:
+        parts.append("avec-arrets-mobiles")
+    if zones or res.whatif is None:
+        parts.append("aujourdhui")
+    else:
+        what = []
+        if r.added:
+            what.append(f"{len(r.added)}-point{'s' if len(r.added) > 1 else ''}-"
+                        f"ajoute{'s' if len(r.added) > 1 else ''}")
+        if r.removed:
+            what.append(f"{len(r.removed)}-lieu{'x' if len(r.removed) > 1 else ''}-"
+                        f"retire{'s' if len(r.removed) > 1 else ''}")
+        parts.append("avec-" + "-".join(what))
+    return "_".join(parts)
+
+
+def tables_csv(res: CoverageResult) -> bytes:
+    """The tables as French Excel opens them (``;``, decimal comma, whole numbers of
+    people; see :func:`maillage.csvsafe.french_excel`)."""
+    return csvsafe.french_excel(tables_fr(res),
+                                whole=coverage.french_counts(res.request.minutes,
+                                                             res.request.weight),
+                                decimals=1)
+
+
+def tables_file_name(res: CoverageResult) -> str:
+    return f"couverture_{scenario_slug(res)}.csv"
+
+
+def zones_file_name(res: CoverageResult) -> str:
+    return f"zones-blanches_{scenario_slug(res, zones=True)}.geojson"
+
+
+def zones_keys_caption() -> str:
+    """The caption under the GeoJSON download: what each property holds."""
+    return ("Propriétés du fichier : " + " ; ".join(
+        f"`{k}` : {text}" for k, (text, _) in ZONE_KEYS.items()) + ".")
+
+
 def zones_geojson(res: CoverageResult) -> str:
-    """Today's white zones as GeoJSON text for the download (infinite times as null)."""
+    """Today's white zones as GeoJSON text for the download: the French keys of
+    :data:`ZONE_KEYS`, rounded values, infinite times as null (RFC 7946)."""
     r = res.request
     return _zones_geojson(r.mode, res.supply_key, r.weight, r.zone_minutes, r.connectivity,
                           r.by_commune, res.zones)
@@ -238,7 +323,53 @@ def zones_geojson(res: CoverageResult) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _zones_geojson(mode: str, key: str, weight: str, minutes: float, connectivity: int,
                    by_commune: bool, _zones: gpd.GeoDataFrame) -> str:
-    out = _zones.copy()
-    num = out.select_dtypes("number").columns
-    out[num] = out[num].replace([np.inf, -np.inf], np.nan)
+    out = _zones.rename(columns=_ZONE_COLUMNS)
+    out = out[[*(k for k in ZONE_KEYS if k in out.columns), out.geometry.name]].copy()
+    for key, (_, decimals) in ZONE_KEYS.items():
+        if key in out.columns and pd.api.types.is_numeric_dtype(out[key]):
+            values = out[key].astype(float).replace([np.inf, -np.inf], np.nan).round(decimals)
+            out[key] = values.astype("Int64") if decimals == 0 else values
     return geojson.dumps(out)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def report_bytes(svc: CoverageService, request: CoverageReportRequest) -> bytes:
+    """The coverage report of ``request`` as the file's bytes (what ``maillage report
+    coverage`` writes for the same request and date)."""
+    from ui import stops as stops_ui
+
+    reports = CoverageReportService(svc, stops=stops_ui.service)
+    return reports.run(request).html.encode("utf-8")
+
+
+def report_button(request: CoverageReportRequest, *, key: str = "cov-report") -> None:
+    """« Télécharger le rapport »: the self-contained HTML report of ``request``.
+
+    Built only when clicked (in Streamlit's download thread, never downloading a source)
+    by the page's own coverage service; the date is fixed now so the file name and the
+    document agree. A refused request shows its French error instead of the button.
+    """
+    from dataclasses import replace
+    from datetime import date
+
+    from geo import fetch
+
+    svc = service()
+    try:
+        req = replace(request, date=request.date or date.today()).validated(svc.communes)
+    except MaillageError as exc:
+        widgets.error(exc)
+        return
+
+    def build() -> bytes:
+        with fetch.page_mode():
+            return report_bytes(svc, req)
+
+    st.download_button("Télécharger le rapport", build, file_name=report_file_name(req),
+                       mime="text/html", key=key, on_click="ignore",
+                       icon=":material/description:",
+                       help="Rapport autonome (HTML) : à pied puis en voiture, par commune, "
+                            "zones blanches, cartes. Ouvrez-le dans un navigateur puis "
+                            "Imprimer → « Enregistrer au format PDF » pour un PDF.")

@@ -18,6 +18,7 @@ from analysis import indicators as ind
 from geo import basemap, choropleth
 from maillage import fmt, settings
 from maillage.indicators import charts
+from maillage.indicators import store as indicators_store
 from maillage.services.indicators import (
     DEFAULT_MAP,
     LEVELS,
@@ -49,23 +50,32 @@ def service() -> IndicatorsService:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner="Lecture des indicateurs…")
-def _figures(s: Settings, today: date) -> Figures:
+def _figures(s: Settings, today: date, revision: str) -> Figures:
     return _service(s).figures(today)
+
+
+def _revision(s: Settings) -> str:
+    """The revision of everything the figures read (:func:`maillage.indicators.store.revision`:
+    figures, targets, the registry's labels, the tours' workshops): a figure saved or a
+    label changed on any replica shows here at the next run, not a minute later."""
+    return indicators_store.revision(s)
 
 
 def figures(today: date) -> Figures:
     """Every figure and target (public aggregates, shared by every visitor)."""
-    return _figures(settings.get(), today)
+    s = settings.get()
+    return _figures(s, today, _revision(s))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
-def _result(s: Settings, request: IndicatorsRequest) -> IndicatorsResult:
-    return _service(s).run(request, _figures(s, request.today))
+def _result(s: Settings, request: IndicatorsRequest, revision: str) -> IndicatorsResult:
+    return _service(s).run(request, _figures(s, request.today, revision))
 
 
 def result(request: IndicatorsRequest) -> IndicatorsResult:
     """The service's answer to ``request`` (computed once per minute and request)."""
-    return _result(settings.get(), request)
+    s = settings.get()
+    return _result(s, request, _revision(s))
 
 
 def refresh() -> None:

@@ -19,7 +19,8 @@ same :class:`StopsService`, so the figures cannot drift. Sections of the page se
 * the save section: :func:`stop_labels` and :func:`save_params` (what
   :func:`maillage.selection_store.save_selection` takes).
 
-Only the service (public data, read-only instances) is cached for the whole process.
+Only the service (public data, read-only instances) is cached, per process and registry
+revision.
 """
 
 from __future__ import annotations
@@ -48,10 +49,18 @@ MILP_KEY = "arrets-milp"
 
 
 @announce_rebuilds
-@st.cache_resource(show_spinner=False)
-def service() -> StopsService:
-    """One stops service per server process; its instances reach :data:`MAX_MINUTES`."""
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _service(revision: str) -> StopsService:
     return StopsService.load(settings.get(), reach_minutes=MAX_MINUTES)
+
+
+def service() -> StopsService:
+    """One stops service per server process and registry revision (its instances count the
+    registry's fixed places and candidate stops): a place edited on any replica is taken
+    into account at the next run. Its instances reach :data:`MAX_MINUTES`."""
+    from maillage.registry import store
+
+    return _service(store.revision())
 
 
 def weight_help(keys) -> str:

@@ -1,6 +1,6 @@
 """Pieces of the « Trouver un point numérique » page: the shared finder, cards, phone styles.
 
-The finder is cached once per server process (public data only). Nothing about
+The finder is cached per server process and registry revision (public data only). Nothing about
 a visitor goes into a shared cache: answers are computed on each run from the
 visitor's own query parameters and session state.
 """
@@ -8,7 +8,9 @@ visitor's own query parameters and session state.
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -43,15 +45,29 @@ a.trouver-action.secondary { background: #eef2f7; color: #1b3a5c !important;
 </style>
 """
 
+#: OpenStreetMap's routing engines by mode.
+OSM_ENGINES = {"walk": "fossgis_osrm_foot", "drive": "fossgis_osrm_car"}
+
 KIND_ICONS = {"address": ":material/home_pin:", "street": ":material/signpost:",
               "commune": ":material/account_balance:", "place": ":material/computer:"}
 
 
 @announce_rebuilds
-@st.cache_resource(ttl=3600, show_spinner="Chargement des adresses et du réseau routier…")
-def finder() -> Finder:
-    """The finder of the island (public data, shared by every visitor)."""
+@st.cache_resource(ttl=3600, max_entries=1,
+                   show_spinner="Chargement des adresses et du réseau routier…")
+def _finder(revision: str) -> Finder:
     return Finder.load()
+
+
+def finder() -> Finder:
+    """The finder of the island (public data, shared by every visitor), loaded again when
+    the registry's revision changed: a place edited on any replica shows at the next run."""
+    from maillage.registry import store
+
+    return _finder(store.revision())
+
+
+finder.clear = _finder.clear  # type: ignore[attr-defined]
 
 
 def esc(value: Any) -> str:
@@ -84,8 +100,54 @@ def open_state(value: bool | None) -> str:
     return '<span class="trouver-unknown">Horaires non renseignés : appelez avant de venir</span>'
 
 
+def call_link(p: dict, text: str = "Appeler le") -> str:
+    """A big « call » link for the place's phone number ("" without a number)."""
+    url = href(p["tel"])
+    if not url:
+        return ""
+    return f'<a class="trouver-action" href="{url}">{esc(text)} {esc(p["telephone"])}</a>'
+
+
+def _finite(*values: float) -> bool:
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+
+
+def geo_uri(lon: float, lat: float, name: str) -> str:
+    """``geo:LAT,LON?q=LAT,LON(NAME)``: opens the phone's own maps app on the place."""
+    where = f"{lat:.6f},{lon:.6f}"
+    return f"geo:{where}?q={where}({quote(mapsafe.plain(name), safe='')})"
+
+
+def osm_directions(origin: tuple[float, float], dest: tuple[float, float], mode: str) -> str:
+    """The OpenStreetMap route from ``origin`` to ``dest`` (lon, lat) on foot or by car."""
+    engine = OSM_ENGINES[mode]
+    (lon1, lat1), (lon2, lat2) = origin, dest
+    return (f"https://www.openstreetmap.org/directions?engine={engine}"
+            f"&route={lat1:.6f},{lon1:.6f};{lat2:.6f},{lon2:.6f}")
+
+
+def directions(p: dict, origin: tuple[float, float] | None) -> list[str]:
+    """Links to get to the place: on foot and by car (OpenStreetMap, from ``origin``), and
+    in the phone's maps app (``geo:``). Empty when the place has no position."""
+    lon, lat = p.get("lon"), p.get("lat")
+    if not _finite(lon, lat):
+        return []
+    links = []
+    if origin is not None and _finite(*origin):
+        for mode, text in (("walk", "Itinéraire à pied"), ("drive", "Itinéraire en voiture")):
+            url = html.escape(osm_directions(origin, (lon, lat), mode), quote=True)
+            links.append(f'<a class="trouver-action secondary trouver-osm" href="{url}" '
+                         f'target="_blank" rel="noopener noreferrer">{esc(text)} '
+                         '(OpenStreetMap)</a>')
+    uri = html.escape(geo_uri(lon, lat, p["nom"]), quote=True)
+    links.append(f'<a class="trouver-action secondary trouver-geo" href="{uri}">'
+                 'Ouvrir dans mon application de cartes</a>')
+    return links
+
+
 def card(p: dict) -> str:
-    """The summary card of one result (everything escaped)."""
+    """The summary card of one result (everything escaped); without opening hours, the
+    phone number comes right under it."""
     walk, drive = p["a_pied"], p["en_voiture"]
     times = (f"À pied : {esc(minutes(walk['minutes']))}"
              f"{' (' + esc(distance(walk['metres'])) + ')' if walk['metres'] else ''}<br>"
@@ -95,26 +157,31 @@ def card(p: dict) -> str:
             f'<h3>{p["rang"]}. {esc(p["nom"])}</h3>'
             f'<p>{esc(p["adresse"])}</p>'
             f'<p class="trouver-times">{times}</p>'
-            f'<p>{open_state(p["ouvert"])}</p></div>')
+            f'<p>{open_state(p["ouvert"])}</p>'
+            f'{call_link(p) if p["ouvert"] is None else ""}</div>')
 
 
 def _list(values: list[str]) -> str:
     return esc(", ".join(values))
 
 
-def actions(p: dict) -> str:
-    """Big links of the chosen place: call, book an appointment, web site."""
-    actions = []
-    if href(p["tel"]):
-        actions.append(f'<a class="trouver-action" href="{href(p["tel"])}">Appeler le '
-                       f'{esc(p["telephone"])}</a>')
+def actions(p: dict, origin: tuple[float, float] | None = None) -> str:
+    """Big links of the chosen place: call, directions, appointment, web site.
+
+    Without opening hours (most places), calling comes first; otherwise the directions
+    (from ``origin``, lon/lat) do.
+    """
+    call = call_link(p, "Appeler avant de venir :" if p["ouvert"] is None else "Appeler le")
+    go = directions(p, origin)
+    links = [call, *go] if p["ouvert"] is None else [*go, call]
     if href(p["prise_rdv"]):
-        actions.append(f'<a class="trouver-action" href="{href(p["prise_rdv"])}" '
-                       'target="_blank" rel="noopener noreferrer">Prendre rendez-vous</a>')
+        links.append(f'<a class="trouver-action" href="{href(p["prise_rdv"])}" '
+                     'target="_blank" rel="noopener noreferrer">Prendre rendez-vous</a>')
     if href(p["site_web"]):
-        actions.append(f'<a class="trouver-action secondary" href="{href(p["site_web"])}" '
-                       'target="_blank" rel="noopener noreferrer">Site web</a>')
-    return f'<div class="trouver-detail">{"".join(actions)}</div>' if actions else ""
+        links.append(f'<a class="trouver-action secondary" href="{href(p["site_web"])}" '
+                     'target="_blank" rel="noopener noreferrer">Site web</a>')
+    links = [x for x in links if x]
+    return f'<div class="trouver-detail trouver-actions">{"".join(links)}</div>' if links else ""
 
 
 def detail(p: dict) -> str:
@@ -150,3 +217,11 @@ def when_fr(iso: str) -> str:
     from datetime import datetime
 
     return fmt.when(datetime.fromisoformat(iso))
+
+
+def sheet_button(place_id: str, origin: tuple[float, float, str] | None) -> None:
+    """« Fiche imprimable » of the chosen place, with the times from ``origin`` (lon, lat,
+    label of the searched address; None when there is none), see :mod:`ui.sheets`."""
+    from ui import sheets
+
+    sheets.sheet_button(place_id, origin, key=f"trouver-fiche-{place_id}")

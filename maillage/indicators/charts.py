@@ -24,7 +24,9 @@ def fmt(value: float | None, spec: ind.Indicator) -> str:
     """A value written the French way with its unit (« n.d. » when missing)."""
     if spec.unit == "%":
         return french.percent(value, 1)
-    return french.number(value, 0 if spec.integer else 1, spec.unit)
+    if spec.integer:
+        return french.count(value, spec.unit)  # « 1 atelier », « 3 ateliers »
+    return french.number(value, 1, spec.unit)
 
 
 def month_label(ts: pd.Timestamp) -> str:

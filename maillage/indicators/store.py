@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -252,6 +252,25 @@ def set_target(actor: Actor | None, key: str, year: int, value: float, scope: st
 
 
 # --------------------------------------------------------------------------- reads
+
+
+def revision(s: Settings | None = None) -> str:
+    """A fingerprint of everything :func:`frame` and :func:`targets` read, that changes with
+    every write: the figures and targets (count, latest write, versions), the registry
+    (labelled places) and the tours (workshops held). Display caches are keyed on it, so a
+    figure saved on one server process shows on every other at its next run."""
+    from maillage import tour_store
+    from maillage.registry import store as registry
+
+    db.migrate(s)
+    with db.read_session(s) as session:
+        values = session.execute(select(func.count(Measurement.pk),
+                                        func.max(Measurement.recorded_at),
+                                        func.sum(Measurement.version))).one()
+        goals = session.execute(select(func.count(Target.pk), func.max(Target.set_at),
+                                       func.sum(Target.version))).one()
+    return "|".join([":".join(str(v) for v in (*values, *goals)), registry.revision(s),
+                     tour_store.revision(s)])
 
 
 def recorded(s: Settings | None = None) -> pd.DataFrame:

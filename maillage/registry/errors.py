@@ -19,7 +19,8 @@ class ValidationError(MaillageError):
                         for n, m in problems]
         lines = [f"ligne {n} : {m}" if n is not None else m for n, m in problems]
         rows = {n for n, _ in problems if n is not None}
-        head = (f"{what} est refusé : {len(problems)} problème(s)"
+        refused = "refusée" if what.startswith("La ") else "refusé"
+        head = (f"{what} est {refused} : {len(problems)} problème(s)"
                 + (f" sur {len(rows)} ligne(s)" if rows else "")
                 + ". Rien n'a été enregistré.")
         super().__init__("\n".join([head, *lines[:200]]))

@@ -118,3 +118,35 @@ def fill(rows: Iterable[dict[str, str]], s: Settings | None = None,
         placed.append({"ligne": row.get("_line") or str(k + 2), "id": row.get("id", ""),
                        "adresse": row["_geocoded"]})
     return placed
+
+
+@lru_cache(maxsize=2)
+def _address_points(s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from geo import addresses
+
+    addr = addresses.load(s)
+    return (addr["lon"].to_numpy(float), addr["lat"].to_numpy(float),
+            addr["code_insee"].to_numpy(str), addr["code_post"].to_numpy(str))
+
+
+def commune_at(lon: float, lat: float, s: Settings | None = None) -> dict[str, str] | None:
+    """The commune of a point and the postcode of the nearest address in it, or None at sea.
+
+    ``{"code_insee", "commune", "code_postal"}`` (``code_postal`` '' when the commune has
+    no address point): what a click on the map fills in the place form.
+    """
+    s = s or settings_mod.get()
+    isl = location.island(s)
+    inside, codes = location.locate(np.array([lon]), np.array([lat]), isl)
+    if not inside[0] or codes[0] is None:
+        return None
+    code = codes[0]
+    xs, ys, insee, post = _address_points(s)
+    same = np.flatnonzero(insee == code)
+    postcode = ""
+    if len(same):
+        scale = np.cos(np.radians(lat))
+        d2 = ((xs[same] - lon) * scale) ** 2 + (ys[same] - lat) ** 2
+        postcode = str(post[same[int(np.argmin(d2))]])
+    return {"code_insee": code, "commune": location.commune_names(isl)[code],
+            "code_postal": postcode}

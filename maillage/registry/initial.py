@@ -440,11 +440,14 @@ def build(s: Settings) -> Load:
 
 def step(s: Settings, report: Callable[[str], None]) -> None:
     """``maillage data`` step: migrate the store and load the registry (idempotent)."""
+    from sqlalchemy import make_url
+
     from maillage import db
     from maillage.registry import store
 
     db.migrate(s)
     r = store.apply_initial(build(s), s)
     state = "déjà à jour" if r["skipped"] else f"{r['added']} lieux ajoutés"
+    where = make_url(s.db_url).render_as_string(hide_password=True)  # never the password
     report(f"Registre des lieux : {state} ({r['input']} fiches lues, {r['imported']} lieux, "
-           f"{r['merged']} doublons fusionnés, {r['rejected']} rejetées) dans {s.db_url}")
+           f"{r['merged']} doublons fusionnés, {r['rejected']} rejetées) dans {where}")

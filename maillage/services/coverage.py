@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -39,8 +38,6 @@ from maillage.settings import Settings
 PLACE_SCOPES = ("all", "labelled")
 #: Neighbourhoods of the white zones' cells.
 CONNECTIVITIES = (4, 8)
-#: How long the published stops of the mobile workshops are reused (seconds).
-STOPS_TTL_S = 120.0
 
 #: ``progress(fraction, French text)``: told how far :meth:`CoverageService.run` got.
 Progress = Callable[[float, str], None]
@@ -293,7 +290,7 @@ class CoverageService:
         self._baseline = _Memo(16)  # (mode, supply key) → coverage.Access
         self._tables = _Memo(32)
         self._zones = _Memo(32)
-        self._stops: tuple[float, gpd.GeoDataFrame] | None = None
+        self._stops: tuple[str | None, gpd.GeoDataFrame] | None = None
 
     @classmethod
     def load(cls, s: Settings | None = None, *,
@@ -342,17 +339,18 @@ class CoverageService:
         return frame
 
     def stops(self) -> gpd.GeoDataFrame:
-        """The stops of the published mobile-workshop plans (reused for two minutes)."""
+        """The stops of the published mobile-workshop plans, read again whenever the tours
+        changed (:func:`maillage.tour_store.revision`: a plan published by any process)."""
         from geo import supply
 
-        now = time.monotonic()
+        revision = _tours_revision(self.settings)
         with self._lock:
             cached = self._stops
-        if cached is not None and now - cached[0] < STOPS_TTL_S:
+        if cached is not None and revision is not None and cached[0] == revision:
             return cached[1]
         frame = supply.workshop_stops(self.settings)
         with self._lock:
-            self._stops = (now, frame)
+            self._stops = (revision, frame)
         return frame
 
     def supply(self, request: CoverageRequest) -> gpd.GeoDataFrame:
@@ -473,6 +471,16 @@ class CoverageService:
             tables=coverage.tables(sc.seconds, dem, req.minutes),
             delta=whatif.deltas(acc.seconds, sc.seconds, dem, req.minutes),
             zones=white_zones.compare(zone_of, zones, sc.seconds, dem, req.zone_minutes))
+
+
+def _tours_revision(s: Settings) -> str | None:
+    """The tours' fingerprint (None when it cannot be read: then always re-read)."""
+    from maillage import tour_store
+
+    try:
+        return tour_store.revision(s)
+    except MaillageError:
+        return None
 
 
 def _registry_revision(s: Settings) -> str | None:

@@ -46,9 +46,9 @@ svg.carte{width:100%;height:auto;display:block;border:1px solid var(--trait)}
 ul.legende{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.2rem 1rem;
 font-size:.85em}
 ul.legende li{display:inline-flex;align-items:center;gap:.3rem}
-.chiffres{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}
-.chiffres div{border:1px solid var(--trait);border-radius:.3rem;padding:.35rem .6rem;
-min-width:9rem;flex:1}
+.chiffres{display:grid;grid-template-columns:repeat(auto-fit,minmax(7.5rem,1fr));gap:.5rem;
+margin:.6rem 0}
+.chiffres div{border:1px solid var(--trait);border-radius:.3rem;padding:.35rem .6rem}
 .chiffres b{display:block;font-size:1.3em;color:var(--vert)}
 .credits{font-size:.8em;color:var(--gris)}
 @page{size:A4;margin:14mm 13mm 15mm}
@@ -111,3 +111,15 @@ def sources(names: Iterable[str], *, osm: bool = True) -> str:
         items.append(f"<li><b>{esc(ds.title)}</b> — {esc(ds.attribution)} — millésime : "
                      f"{esc(ds.vintage)} — licence : {esc(ds.licence)}</li>")
     return f"<ul>{''.join(items)}</ul>"
+
+
+def sources_inline(names: Iterable[str], *, osm: bool = True) -> str:
+    """The same credits as :func:`sources` on one paragraph (for a one-page document)."""
+    parts = [OSM_CREDIT] if osm else []
+    seen: set[str] = set()
+    for name in names:
+        ds = catalog.get(name)
+        if ds.name not in seen:
+            seen.add(ds.name)
+            parts.append(f"{ds.attribution} ({ds.vintage}, {ds.licence})")
+    return f"<p>Sources : {esc(' ; '.join(parts))}.</p>"

@@ -206,13 +206,8 @@ class CoverageReportResult:
         return render(self)
 
     def file_name(self) -> str:
-        """A file name for the download: ``rapport-couverture-cap-nord-2026-12-01.html``."""
-        import unicodedata
-
-        raw = unicodedata.normalize("NFKD", self.request.scope or "martinique")
-        slug = "-".join("".join(c if c.isalnum() else " " for c in raw
-                                if not unicodedata.combining(c)).lower().split())
-        return f"rapport-couverture-{slug}-{self.request.date.isoformat()}.html"
+        """A file name for the download (:func:`file_name`)."""
+        return file_name(self.request)
 
     def to_json(self) -> dict[str, Any]:
         """The figures of the report (what ``maillage report coverage --json`` prints)."""
@@ -246,6 +241,19 @@ class CoverageReportResult:
                                           "lat"]]),
             }
         return out
+
+
+def file_name(request: CoverageReportRequest) -> str:
+    """``rapport-couverture-cap-nord-2026-12-01.html`` (ASCII, from the scope and the date;
+    today when the request has no date yet)."""
+    import unicodedata
+
+    raw = unicodedata.normalize("NFKD", "martinique" if _is_island(request.scope)
+                                else str(request.scope))
+    slug = "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in raw
+                            if not unicodedata.combining(c)).lower().split())
+    day = request.date or date.today()
+    return f"rapport-couverture-{slug or 'territoire'}-{day.isoformat()}.html"
 
 
 def _whatif_rows(fig: ModeFigures) -> pd.DataFrame:
@@ -348,7 +356,7 @@ def _figures(res: CoverageResult, req: CoverageReportRequest, codes: tuple[str, 
 _CSS = """
 .entete{border-bottom:3px solid var(--vert);margin-bottom:.6rem}
 .entete p{margin:.1rem 0}
-td.zone{white-space:nowrap}
+table.couverture td:first-child,table.hypothese td:first-child{white-space:nowrap}
 .carte-bloc{max-width:44rem;margin:0 auto}
 @media print{.carte-bloc{max-width:16.5cm} table{font-size:8.5pt}}
 """
@@ -386,9 +394,8 @@ def _row_name(r: pd.Series) -> str:
 def _coverage_table(fig: ModeFigures) -> str:
     lab = fig.label
     cols = ["population", *[f"{m}_{lab}_share" for m in SHARES], "median_min"]
-    headers = ["Territoire", "Habitants",
-               *[f"{name} à {lab} min ou moins" for name in SHARES.values()],
-               "Temps médian jusqu'au lieu le plus proche"]
+    headers = ["Territoire", "Habitants", *[f"Part des {name.lower()}" for name in
+                                            SHARES.values()], "Temps médian"]
     rows, attrs = [], []
     for _, r in fig.rows.iterrows():
         rows.append([("name", _row_name(r)), *[(c, _cell(c, r[c])) for c in cols]])
@@ -481,7 +488,9 @@ def _mode_section(result: CoverageReportResult, fig: ModeFigures, number: int) -
         f"{esc(_pct(total[f'seniors_{lab}_share']))} des 65 ans et plus, "
         f"{esc(_pct(total[f'age_80p_{lab}_share']))} des 80 ans et plus et "
         f"{esc(_pct(total[f'poor_households_{lab}_share']))} des ménages pauvres.</p>",
-        "<h3>Par commune</h3>", _coverage_table(fig),
+        f"<h3>Par commune</h3><p class=\"note\">Part de chaque public vivant à {esc(lab)} "
+        f"minutes ou moins {how} d'un lieu ; temps médian des habitants jusqu'au lieu le plus "
+        "proche.</p>", _coverage_table(fig),
         _map(result, fig, f"Carte {how} : {where}, zones blanches au-delà de {lab} minutes"),
         f"<h3>Zones blanches {how}</h3>",
     ]
@@ -576,7 +585,8 @@ def _stops_section(result: CoverageReportResult, number: int) -> str:
         f'<p>Qualité de la réponse : <b data-status="{esc(s.best.status)}">'
         f"{esc(stops_status(s))}</b>.</p>"
         + table
-        + _map(result, None, f"Carte des arrêts proposés : {result.scope_label}", stops)
+        + _map(result, result.modes[r.mode], f"Carte des arrêts proposés : {result.scope_label}",
+               stops)
         + "</section>")
 
 

@@ -134,9 +134,8 @@ class SheetResult:
         return render(self)
 
     def file_name(self) -> str:
-        """``fiche-<id>.html`` with the id made safe for a file name."""
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.place["id"])
-        return f"fiche-{safe[:80] or 'lieu'}.html"
+        """The download's name (:func:`file_name`)."""
+        return file_name(self.place["id"])
 
     def to_json(self) -> dict[str, Any]:
         """What ``maillage report place --json`` prints (plain text, not escaped)."""
@@ -152,6 +151,14 @@ class SheetResult:
                 "lat": round(r.origin[1], 6)},
             "trajets": self.trips, "passages_atelier_mobile": self.visits, "url": self.url,
         }
+
+
+def file_name(place_id: str) -> str:
+    """``fiche-<id>.html`` with the id made safe for a file name (ASCII letters, digits,
+    ``-`` and ``_``)."""
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-"
+                   for c in str(place_id))
+    return f"fiche-{safe[:80] or 'lieu'}.html"
 
 
 def _minutes(seconds: float) -> int | None:
@@ -282,10 +289,18 @@ h1{font-size:1.7rem}
 .qr-bloc svg.qr{width:40vw;height:40vw}
 }
 @media print{
-body{font-size:10.5pt}
+body{font-size:10pt;line-height:1.3}
+h1{font-size:16pt;margin:0 0 1mm}
+.adresse{font-size:11pt;margin:0 0 2mm}
 .fiche{grid-template-columns:1fr 1fr}
-figure.plan svg.carte{max-height:95mm;width:auto;max-width:100%;margin:0 auto}
-.qr-bloc svg.qr{width:32mm;height:32mm}
+.fiche h2{font-size:11.5pt;margin:3mm 0 1mm}
+dt{margin-top:1.5mm}
+.trajets{font-size:11pt}
+figure.plan{margin:0 0 2mm}
+figure.plan svg.carte{max-height:80mm;width:auto;max-width:100%;margin:0 auto}
+.qr-bloc{margin-top:3mm}
+.qr-bloc svg.qr{width:30mm;height:30mm}
+.pied{margin-top:3mm;font-size:7.5pt}
 }
 """
 
@@ -376,6 +391,7 @@ def render(res: SheetResult) -> str:
         f'<footer class="pied credits"><p>Fiche éditée le {esc(fmt.day_long(req.date))} par '
         "Maillage, l'annuaire de la médiation numérique en Martinique. Les horaires peuvent "
         "changer : en cas de doute, appelez avant de venir.</p>"
-        f"{documents.sources(SOURCES + (('addresses',) if req.origin else ()))}</footer>")
+        f"{documents.sources_inline(SOURCES + (('addresses',) if req.origin else ()), osm=False)}"
+        "</footer>")
     return documents.document(f"Fiche — {p['nom']}", body, _CSS)
 

@@ -163,9 +163,9 @@ def test_finder_search_stays_in_its_session(two_visitors, app_server: str,
 
 
 def _shown(pg) -> tuple[int, int]:
-    """(places shown, places in the registry) from « **n** lieux affichés sur N. »."""
-    text = pg.get_by_text(re.compile(r"lieux affichés sur")).first.inner_text()
-    n, total = re.search(r"(\d+)\s*lieux affichés sur\s*(\d+)", text).groups()
+    """(places shown, places in the registry) from « **n lieux affichés** sur N. »."""
+    text = pg.get_by_text(re.compile(r"lieux? affichés? sur")).first.inner_text()
+    n, total = re.search(r"(\d+)\s*lieux? affichés? sur\s*(\d+)", text).groups()
     return int(n), int(total)
 
 
@@ -190,7 +190,7 @@ def test_places_filter_stays_in_its_session(two_visitors, app_server: str,
     box.fill(word)
     box.press("Enter")
     b.goto(f"{app_server}/points_numeriques")  # B loads while A's filter runs
-    a.get_by_text(re.compile(rf"^{expected}\s*lieux affichés sur")).first.wait_for()
+    a.get_by_text(re.compile(rf"^{expected}\s*lieux? affichés? sur")).first.wait_for()
     assert _shown(a) == (expected, total)
 
     b.get_by_text("lieux affichés").first.wait_for()
@@ -202,7 +202,7 @@ def test_places_filter_stays_in_its_session(two_visitors, app_server: str,
     b_box = b.get_by_label("Rechercher un nom")
     b_box.fill("zzzz-aucun-lieu")
     b_box.press("Enter")
-    b.get_by_text(re.compile(r"^0\s*lieux affichés")).first.wait_for()
+    b.get_by_text(re.compile(r"^0\s*lieu affiché")).first.wait_for()
     a.get_by_label("Fiche détaillée").click()
     a.keyboard.type(word)
     a.get_by_role("option", name=re.compile(re.escape(word), re.I)).first.click()

@@ -31,7 +31,7 @@ def test_place_name_is_plain_text_in_popup(page, app_server: str,
     search.click()
     search.fill("onerror")
     search.press("Enter")
-    page.get_by_text("1 lieux affichés", exact=False).wait_for()
+    page.get_by_text("1 lieu affiché sur", exact=False).wait_for()
     page.wait_for_timeout(3000)  # let streamlit-folium replace the map of the previous run
     page.screenshot(path=str(browser_data_dir / "points.png"))
     frame = map_frame(page)
