@@ -11,6 +11,7 @@ import streamlit as st
 
 from geo import fetch
 from geo.errors import MaillageError
+from ui import theme
 
 st.set_page_config(
     page_title="Maillage – médiation numérique en Martinique",
@@ -44,6 +45,9 @@ def _pages() -> list[st.Page]:
         for i, (file, title, icon) in enumerate(PAGES)
     ]
 
+
+# French for what Streamlit writes itself, readable captions (see ``ui/theme.py``).
+theme.inject()
 
 # Pages never download a source during a view (``maillage data`` does): a missing one is a
 # French error, shown like every error meant for users that a page did not catch itself.

@@ -30,7 +30,7 @@ TIME_BINS: dict[str, tuple[float, ...]] = {
 TIME_PALETTE = ["#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#fee08b", "#fdae61", "#f46d43",
                 "#d73027"]
 UNREACHABLE = "#4d4d4d"
-ZONE_COLOUR = "#6a00a8"
+ZONE_COLOUR = "#d95f02"  # orange: apart from the blues of the commune shares
 PLACE_COLOUR = "#084081"
 WHATIF_COLOUR = "#e7298a"
 
@@ -95,7 +95,7 @@ _ZONE_POPUP = {
 
 #: How the white zones are drawn: a solid fill and no outline (at island zoom, the outlines
 #: of hundreds of small zones hid the map); the class lets tests find them.
-ZONE_STYLE = {"stroke": False, "fillColor": ZONE_COLOUR, "fillOpacity": 0.6,
+ZONE_STYLE = {"stroke": False, "fillColor": ZONE_COLOUR, "fillOpacity": 0.65,
               "className": "zone-blanche"}
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from geo import cache, catalog, fetch
+from maillage import fmt
 from maillage.registry import initial as registry_initial
 from maillage.settings import Settings
 
@@ -52,7 +53,7 @@ def build_layers(s: Settings, report: Report) -> None:
     c = communes.build(s)
     report(f"Communes : {len(c)} communes écrites dans {communes.layer_path(s)}")
     g = population.build(s)
-    people = f"{g['population'].sum():,.0f}".replace(",", "\u202f")
+    people = fmt.number(g["population"].sum())
     report(f"Carreaux de 200 m : {len(g)} carreaux, {people} habitants")
     cache.write(stamp_path, stamp.encode("utf-8"), LAYERS_VERSION)
 
@@ -72,12 +73,26 @@ def build_graphs(s: Settings, report: Report) -> None:
     graphs.build_all(s, report)
 
 
+def build_stop_instances(s: Settings, report: Report) -> None:
+    """Build (or check) the proposed-stops instances the page uses, for both modes.
+
+    Done here so that a visitor's page view reads them and never writes a file.
+    """
+    from geo import siting_instance
+
+    for mode in ("walk", "drive"):
+        inst = siting_instance.load(mode, siting_instance.PAGE_REACH_MINUTES, s, places="all")
+        report(f"Arrêts proposés ({'à pied' if mode == 'walk' else 'en voiture'}) : "
+               f"{fmt.number(len(inst.candidates))} emplacements possibles")
+
+
 STEPS: list[tuple[str, Step]] = [
     ("Sources", fetch_sources),
     ("Couches", build_layers),
     ("Cartes hors ligne", install_assets),
     ("Registre des lieux", registry_initial.step),
     ("Réseau routier", build_graphs),
+    ("Arrêts proposés", build_stop_instances),
 ]
 
 
@@ -89,5 +104,5 @@ def run(s: Settings, report: Report) -> dict[str, float]:
         start = time.perf_counter()
         step(s, report)
         took[title] = time.perf_counter() - start
-        report(f"   ({took[title]:.1f} s)".replace(".", ","))
+        report(f"   ({fmt.number(took[title], 1)} s)")
     return took

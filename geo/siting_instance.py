@@ -41,6 +41,10 @@ SOURCES = ("communes_geo", "communes_table", "filosofi", "ifn", "mairies", "bus_
 _SNAPPED = ("edge", "ft", "fl", "xy", "dist", "ok")
 
 
+#: Longest walk/drive offered by the Arrêts proposés page: its instances reach this far
+#: (built by ``maillage data`` so that page views only read them).
+PAGE_REACH_MINUTES = 30.0
+
 def cache_key(mode: str, max_minutes: float, s: Settings, *, places: str, extra: tuple,
               far_m: float | None) -> str:
     """Hash of everything the instance depends on (see the module docstring)."""

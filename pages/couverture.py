@@ -21,7 +21,7 @@ from maillage.services.coverage import (
     parse_minutes,
 )
 from ui import coverage as cov
-from ui import maps, widgets
+from ui import maps, theme, widgets
 
 MODES = {"À pied": "walk", "En voiture": "drive"}
 MODE_TEXT = cov.MODE_TEXT
@@ -217,11 +217,11 @@ def charts(res: CoverageResult, measure: str) -> None:
                   labels={"minutes": f"Minutes {MODE_TEXT[res.request.mode]}",
                           "share": "Habitants atteints (%)", "name": "Territoire"})
     fig.update_yaxes(range=[0, 100])
-    st.plotly_chart(fig)
+    theme.chart(fig)
     fig2 = px.bar(cov.bars(res, measure), x="share", y="name", color="epci", orientation="h",
                   labels={"share": cov.share_title(res, measure), "name": "Commune",
                           "epci": "EPCI"}, height=760)
-    st.plotly_chart(fig2)
+    theme.chart(fig2)
 
 
 def tables(res: CoverageResult) -> None:

@@ -80,7 +80,7 @@ def test_corpus_has_every_kind_of_payload() -> None:
 
 
 def test_place_form_keeps_every_payload(s: Settings, canary: Path) -> None:
-    for n, p, r in adv.place_rows(canary):
+    for _, p, r in adv.place_rows(canary):
         store.save_place(FED, r, None, s)
         got = _rows(s)[adv.stored(r["id"])]
         _assert_kept(got, r, p.id)
@@ -267,7 +267,10 @@ def _json(capsys, argv: list[str]):
     code = cli.main(argv)
     out = capsys.readouterr()
     assert code == 0, out.err or out.out
-    return json.loads(out.out)
+    try:
+        return json.loads(out.out)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"{argv[:2]} --json : pas du JSON : {out.out[:300]!r}") from exc
 
 
 def test_command_line_keeps_every_payload(cli_env: Settings, canary: Path, tmp_path: Path,
@@ -283,6 +286,7 @@ def test_command_line_keeps_every_payload(cli_env: Settings, canary: Path, tmp_p
         assert listed[adv.stored(r["id"])]["nom"] == adv.stored(r["nom"])
     out = tmp_path / "lieux.geojson"
     assert cli.main(["places", "export", "--out", str(out)]) == 0
+    capsys.readouterr()
     props = {f["properties"]["id"]: f["properties"]
              for f in json.loads(out.read_text(encoding="utf-8"))["features"]}
     assert all(props[adv.stored(r["id"])]["adresse"] == adv.stored(r["adresse"])

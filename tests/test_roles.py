@@ -66,8 +66,8 @@ Write = Callable[[auth.Actor | None, Settings, Targets], object]
 #: Every write reachable from a page (or the command line with ``--as``), and the roles
 #: that may make it.
 WRITES: dict[str, tuple[Write, frozenset[str]]] = {
-    "registry.save_place": (
-        lambda a, s, t: registry.save_place(a, row(id="nouveau-1"), None, s),
+    "registry.save_entry": (  # also behind registry.save_place
+        lambda a, s, t: registry.save_entry(a, row(id="", telephone="0596 52 00 00"), None, s),
         auth.EDITOR_ROLES),
     "registry.change_label": (
         lambda a, s, t: registry.change_label(a, "test-1", "candidat", 1, s=s),

@@ -145,7 +145,7 @@ def map_inputs(res: CoverageResult, svc: CoverageService, measure: str, communes
 def map_caption(res: CoverageResult, clickable: bool = False) -> str:
     how = ("Cliquez n'importe où sur la carte, même dans une zone blanche, pour y ajouter un "
            "point." if clickable else "Cliquez sur une zone blanche pour son détail.")
-    return (f"Zones blanches (aplat violet) : carreaux habités à plus de {label(res)} min "
+    return (f"Zones blanches (aplat orange) : carreaux habités à plus de {label(res)} min "
             f"{MODE_TEXT[res.request.mode]} du lieu le plus proche, aujourd'hui. Points bleus : "
             f"lieux ; points roses : points ajoutés. {how}")
 

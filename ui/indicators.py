@@ -28,7 +28,7 @@ from maillage.services.indicators import (
     IndicatorsService,
 )
 from maillage.settings import Settings
-from ui import maps, widgets
+from ui import maps, theme, widgets
 from ui.data import announce_rebuilds
 
 #: Session keys of the map's widgets (read before they are drawn, see :func:`map_choice`).
@@ -130,16 +130,15 @@ def trends(result: IndicatorsResult, specs: list[ind.Indicator]) -> None:
         goal = result.row(spec.key)["target"]
         fig = charts.trend(result.monthly[spec.key], spec,
                            goal if math.isfinite(goal) else None, where)
-        pair[k % 2].plotly_chart(fig, width="stretch", key=f"trend-{spec.key}")
+        theme.chart(fig, key=f"trend-{spec.key}", where=pair[k % 2])
 
 
 def dimension_chart(result: IndicatorsResult, specs: list[ind.Indicator]) -> None:
     """The first of ``specs`` with dimensions, by channel or employer type."""
     spec = next((s for s in specs if s.key in result.dimensions), None)
     if spec is not None:
-        st.plotly_chart(charts.by_dimension(result.dimensions[spec.key], spec,
-                                            result.request.year),
-                        width="stretch", key=f"dim-{spec.key}")
+        theme.chart(charts.by_dimension(result.dimensions[spec.key], spec,
+                                        result.request.year), key=f"dim-{spec.key}")
 
 
 # --------------------------------------------------------------------------- map

@@ -17,7 +17,11 @@ from geo import mapsafe
 
 def show(m: folium.Map, *, key: str, height: int = 520,
          returned_objects: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
-    """Draw ``m`` full width; returns what ``st_folium`` returns for ``returned_objects``."""
+    """Draw ``m`` full width; returns what ``st_folium`` returns for ``returned_objects``.
+
+    ``width=None`` is the container's width: what streamlit-folium's deprecated-style
+    ``use_container_width=True`` only sets, without the old keyword.
+    """
     mapsafe.assert_inert(m)
-    return st_folium(m, height=height, use_container_width=True, key=key,
+    return st_folium(m, height=height, width=None, key=key,
                      returned_objects=list(returned_objects), **kwargs)

@@ -20,6 +20,7 @@ import streamlit as st
 from geo import basemap, places_layer
 from maillage import fmt, settings
 from maillage.db.models import HOST_TYPES, KINDS, LABEL_STATUSES
+from maillage.errors import MaillageError
 from maillage.registry import geocoding, hours, location, standard, store
 from maillage.services.places import NOT_LABELLED, PlacesQuery, PlacesResult, PlacesService
 from ui import widgets
@@ -117,7 +118,6 @@ def legends() -> list:
 
 def take_click(clicked: dict | None) -> bool:
     """Keep a new click of the map as the point of the place being typed; True if new."""
-    open("/tmp/pn-debug/click.log", "a").write(f"click {clicked!r} {st.session_state.get(SEEN_CLICK)!r}\n")  # DEBUG
     last = (clicked or {}).get("last_clicked")
     if not last or last == st.session_state.get(SEEN_CLICK):
         return False
@@ -285,14 +285,17 @@ def forget(target: str) -> None:
 def _apply_point(target: str) -> None:
     """The point clicked on the map fills latitude, longitude (and an empty commune)."""
     point = st.session_state.get(POINT)
-    open("/tmp/pn-debug/click.log", "a").write(f"apply {target} {point!r} {st.session_state.get(_key(target, '_point'))!r}\n")  # DEBUG
     if point is None or st.session_state.get(_key(target, "_point")) == point:
         return
     lon, lat = point
     st.session_state[_key(target, "latitude")] = f"{lat:.6f}"
     st.session_state[_key(target, "longitude")] = f"{lon:.6f}"
     st.session_state[_key(target, "_point")] = point
-    where = geocoding.commune_at(lon, lat)
+    try:
+        where = geocoding.commune_at(lon, lat)
+    except MaillageError as exc:  # the address points are missing: fill in the point only
+        widgets.warning(exc)
+        where = None
     if where is not None:
         if st.session_state.get(_key(target, "commune")) in (NO_COMMUNE, ""):
             st.session_state[_key(target, "commune")] = where["commune"]

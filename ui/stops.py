@@ -34,14 +34,14 @@ import streamlit as st
 
 from analysis import siting
 from geo import candidates as cand_mod
-from geo import stops_layer
+from geo import siting_instance, stops_layer
 from maillage import fmt, settings
 from maillage.services.stops import StopsRequest, StopsResult, StopsService
 from ui import maps
 from ui.data import announce_rebuilds
 
 #: Longest walk/drive offered on the page (the reach is computed once up to it).
-MAX_MINUTES = 30
+MAX_MINUTES = int(siting_instance.PAGE_REACH_MINUTES)
 MODES = {"walk": "À pied", "drive": "En voiture"}
 SCOPES = ("Toute l'île", "EPCI", "Communes")
 #: Session key of the solver's answer (kept with the request it answers).

@@ -51,7 +51,7 @@ from maillage.services.tours import (
     next_monday,
     stops_from_csv,
 )
-from ui import data, maps, widgets
+from ui import data, maps, theme, widgets
 from ui.import_progress import import_bar
 
 #: Session key of the visitor's plan: ``{"result": ToursResult, "pk": …, "version": …}``.
@@ -314,7 +314,7 @@ def show_timeline(result: ToursResult, week: date) -> None:
     if fig is None:
         st.caption("Aucune visite cette semaine.")
         return
-    st.plotly_chart(fig, width="stretch", key="tours-timeline")
+    theme.chart(fig, key="tours-timeline")
 
 
 def tour_heading(result: ToursResult, tour: Tour) -> str:

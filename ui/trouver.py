@@ -27,7 +27,8 @@ PHONE_CSS = """
   h1 { font-size: 1.9rem !important; }
   [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
 }
-.stButton button, .stDownloadButton button { min-height: 48px; font-size: 1.05rem; }
+.stButton button, .stDownloadButton button, .stFormSubmitButton button {
+  min-height: 48px; font-size: 1.05rem; }
 .st-key-trouver-sugg .stButton button { justify-content: flex-start; text-align: left; }
 .trouver-card h3 { font-size: 1.2rem; margin: 0 0 .2rem 0; padding: 0; line-height: 1.3; }
 .trouver-card p { margin: .15rem 0; font-size: 1.02rem; line-height: 1.45; }

@@ -129,11 +129,35 @@ def _address_points(s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
             addr["code_insee"].to_numpy(str), addr["code_post"].to_numpy(str))
 
 
+@lru_cache(maxsize=2)
+def _town_hall_postcodes(s: Settings) -> dict[str, str]:
+    """INSEE code → postcode of the town hall's address (``mairies`` source)."""
+    import json
+    import re
+
+    from geo import fetch
+    from geo.errors import DataError
+
+    try:
+        feats = json.loads(fetch.resolve("mairies", s).path.read_text(encoding="utf-8"))[
+            "features"]
+    except (DataError, OSError, KeyError, ValueError):
+        return {}
+    out = {}
+    for f in feats:
+        props = f.get("properties") or {}
+        found = re.search(r"\b972\d\d\b", str(props.get("mairie_adresse") or ""))
+        if found and props.get("code_insee"):
+            out[str(props["code_insee"])] = found.group()
+    return out
+
+
 def commune_at(lon: float, lat: float, s: Settings | None = None) -> dict[str, str] | None:
     """The commune of a point and the postcode of the nearest address in it, or None at sea.
 
-    ``{"code_insee", "commune", "code_postal"}`` (``code_postal`` '' when the commune has
-    no address point): what a click on the map fills in the place form.
+    ``{"code_insee", "commune", "code_postal"}``: what a click on the map fills in the
+    place form. The postcode is the nearest address point's in the commune, else the
+    town hall's ('' when neither is known).
     """
     s = s or settings_mod.get()
     isl = location.island(s)
@@ -148,5 +172,7 @@ def commune_at(lon: float, lat: float, s: Settings | None = None) -> dict[str, s
         scale = np.cos(np.radians(lat))
         d2 = ((xs[same] - lon) * scale) ** 2 + (ys[same] - lat) ** 2
         postcode = str(post[same[int(np.argmin(d2))]])
+    if not postcode:
+        postcode = _town_hall_postcodes(s).get(code, "")
     return {"code_insee": code, "commune": location.commune_names(isl)[code],
             "code_postal": postcode}

@@ -533,6 +533,9 @@ def _whatif_section(result: CoverageReportResult, number: int) -> str:
         rows, attrs = [], []
         for i, r in fig.rows.iterrows():
             d, a = delta.iloc[i], after_rows.iloc[i]
+            if r["level"] == "commune" and not (d[f"population_gain_{lab}"] > 0
+                                                or d[f"population_loss_{lab}"] > 0):
+                continue  # only the communes the what-if changes, then the totals
             rows.append([("name", _row_name(r)),
                          (f"population_{lab}_share", _pct(r[f"population_{lab}_share"])),
                          (f"population_{lab}_share_after", _pct(a[f"population_{lab}_share"])),
@@ -552,7 +555,8 @@ def _whatif_section(result: CoverageReportResult, number: int) -> str:
             f"</b> habitants nouvellement à {esc(lab)} minutes ou moins {MODE_TEXT[mode]}, "
             f"{esc(_int(t[f'population_loss_{lab}']))} qui perdent l'accès ; "
             f"{esc(fmt.plural(gone, 'zone blanche disparaît', 'zones blanches disparaissent'))}"
-            ".</p>")
+            ".</p><p class=\"note\">Les communes qui gagnent ou perdent des habitants à "
+            "portée, puis les totaux :</p>")
         parts.append(documents.table(headers, rows, attrs=f'data-mode="{mode}" class="hypothese"',
                                      row_attrs=attrs))
     parts.append("</section>")

@@ -95,8 +95,9 @@ def test_a_federation_account_plans_publishes_and_records_a_tour(page, app_serve
     fixed_name = halls[keys[0]].name
 
     pg = page
+    pg.set_default_timeout(120_000)  # a loaded machine: the first views are slow
     pg.goto(f"{app_server}/tournees")
-    pg.get_by_role("heading", name="Tournées des ateliers mobiles").wait_for()
+    pg.get_by_role("heading", name="Tournées des ateliers mobiles").wait_for(timeout=180_000)
     side = pg.locator(SIDEBAR)
     side.get_by_label("Compte").fill(user)
     side.get_by_label("Mot de passe").fill(password)
@@ -140,7 +141,13 @@ def test_a_federation_account_plans_publishes_and_records_a_tour(page, app_serve
     pg.get_by_label("Nom du plan").press("Enter")
     _settle(pg)
     pg.get_by_role("button", name="Enregistrer en brouillon").click()
-    pg.get_by_text(re.compile(r"Plan n° \d+ enregistré \(version 1\)")).wait_for()
+    try:
+        pg.get_by_text(re.compile(r"Plan n° \d+ enregistré \(version 1\)")).wait_for()
+    except Exception:
+        pg.screenshot(path="/tmp/tours-debug.png", full_page=True)
+        print("DEBUG", pg.locator("[data-testid='stAlert'], [data-testid='stException']"
+                                  ).all_inner_texts())
+        raise
     pg.get_by_role("button", name="Publier", exact=True).click()
     _settle(pg)
     again = pg.get_by_role("button", name="Publier quand même")
