@@ -349,12 +349,26 @@ class StreamlitSession:
 
 @dataclass
 class Request:
-    """One timed request of one visitor."""
+    """One timed request of one visitor (``cpu_s``: the servers' CPU seconds during it,
+    measured only while a single visitor runs, when they are all its own)."""
 
     kind: str
     seconds: float
     error: str = ""
     upstream: str = ""
+    cpu_s: float | None = None
+
+
+#: Pids whose CPU is read around each request (set by :func:`level` for one visitor).
+_CPU_PIDS: list[int] = []
+
+
+def _servers_cpu() -> float | None:
+    if not _CPU_PIDS:
+        return None
+    kids = _children()
+    return sum(c for pid in _CPU_PIDS for c in (_cpu_of(p) for p in _tree(pid, kids))
+               if c is not None)
 
 
 @dataclass
@@ -373,14 +387,17 @@ def _check(run: Run, session: StreamlitSession, must_show: str, what: str) -> st
 async def _timed(out: Level, kind: str, session: StreamlitSession, coro, must_show: str
                  ) -> bool:
     """Run one request, record it; True when it succeeded."""
+    cpu0 = _servers_cpu()
     t = time.perf_counter()
     try:
         run = await coro
     except ProtocolError as exc:
         out.requests.append(Request(kind, time.perf_counter() - t, str(exc), session.upstream))
         return False
+    cpu1 = _servers_cpu()
     error = _check(run, session, must_show, kind)
-    out.requests.append(Request(kind, run.seconds, error, session.upstream))
+    out.requests.append(Request(kind, run.seconds, error, session.upstream,
+                                None if cpu0 is None or cpu1 is None else cpu1 - cpu0))
     return not error
 
 
@@ -502,13 +519,17 @@ async def _sample(sampler: Sampler, stop: asyncio.Event) -> None:
 
 def _summary(reqs: list[Request]) -> dict:
     ok = [r.seconds for r in reqs if not r.error]
+    cpu = [r.cpu_s for r in reqs if not r.error and r.cpu_s is not None]
     errors = [r.error for r in reqs if r.error]
     kinds: dict[str, int] = {}
     for e in errors:
         key = re.sub(r"\d+", "N", e.split(":")[0])
         kinds[key] = kinds.get(key, 0) + 1
-    return {"requests": len(reqs), "errors": len(errors), "error_kinds": kinds,
-            "first_errors": errors[:3], **_stats(ok)}
+    out = {"requests": len(reqs), "errors": len(errors), "error_kinds": kinds,
+           "first_errors": errors[:3], **_stats(ok)}
+    if cpu:
+        out["server_cpu_s_mean"] = round(sum(cpu) / len(cpu), 3)
+    return out
 
 
 async def level(base: str, pids: list[int], pages: tuple[str, ...], n: int, seconds: float,
@@ -519,6 +540,7 @@ async def level(base: str, pids: list[int], pages: tuple[str, ...], n: int, seco
     stop = asyncio.Event()
     sampling = asyncio.create_task(_sample(sampler, stop))
     out = Level()
+    _CPU_PIDS[:] = pids if n == 1 else []
     client0 = time.process_time()
     t0 = time.monotonic()
     end_at = t0 + seconds
@@ -526,6 +548,7 @@ async def level(base: str, pids: list[int], pages: tuple[str, ...], n: int, seco
                                         start_in=min(2.0, seconds / 4) * i / n, end_at=end_at)
                            for i in range(n)))
     wall = time.monotonic() - t0
+    _CPU_PIDS.clear()
     stop.set()
     await sampling
     sampler.tick()
@@ -534,11 +557,14 @@ async def level(base: str, pids: list[int], pages: tuple[str, ...], n: int, seco
     for r in out.requests:
         if r.upstream:
             upstreams[r.upstream] = upstreams.get(r.upstream, 0) + 1
+    used = sampler.result()
+    busy = sum(r["cores_busy"] for r in used["replicas"])
     return {"visitors": n, "seconds": seconds, "wall_s": round(wall, 1),
             "all": _summary(out.requests),
             "by_kind": {k: _summary([r for r in out.requests if r.kind == k]) for k in kinds},
             "requests_per_s": round(len(out.requests) / wall, 2),
-            "upstreams": upstreams, **sampler.result(),
+            "server_cpu_s_per_request": round(busy * wall / max(1, len(out.requests)), 3),
+            "upstreams": upstreams, **used,
             "client_cores_busy": round((time.process_time() - client0) / wall, 2),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()]}

@@ -20,6 +20,7 @@ from maillage.services.coverage import (
     CoverageService,
     parse_minutes,
 )
+from maillage.services.report import CoverageReportRequest
 from ui import coverage as cov
 from ui import maps, theme, widgets
 
@@ -27,6 +28,9 @@ MODES = {"À pied": "walk", "En voiture": "drive"}
 MODE_TEXT = cov.MODE_TEXT
 SHARES = cov.SHARES
 STATE = "cov_points"  # this visitor's hypothetical points: list of (lon, lat, name)
+
+
+ISLAND = "Toute la Martinique"
 
 
 def header() -> None:
@@ -247,6 +251,24 @@ def white_zones(res: CoverageResult) -> None:
     st.caption(cov.zones_keys_caption())
 
 
+def report(res: CoverageResult) -> None:
+    """« Télécharger le rapport »: the document for a council, from the same service."""
+    st.subheader("Rapport à imprimer")
+    c1, c2 = st.columns([1, 2])
+    scope = c1.selectbox("Territoire du rapport", [ISLAND, *cov.epci_names()],
+                         key="cov_report_scope")
+    req = res.request
+    walk_min = req.zone_minutes if req.mode == "walk" else 15.0
+    drive_min = req.zone_minutes if req.mode == "drive" else None
+    with c2:
+        cov.report_button(CoverageReportRequest(
+            scope=None if scope == ISLAND else scope, minutes=walk_min,
+            drive_minutes=drive_min, weight=req.weight, places=req.places,
+            added=tuple(req.added), removed=tuple(req.removed)))
+    st.caption("Un fichier HTML autonome (cartes comprises) qui s'imprime en A4 ou en PDF depuis "
+               "le navigateur : à pied puis en voiture, par commune, zones blanches, hypothèses.")
+
+
 def credits() -> None:
     widgets.credits(["communes_geo", "filosofi", "ifn", "roads_mirror", "mairies",
                      "hub_antilles", "france_services", "cnfs_lieux"])
@@ -265,6 +287,7 @@ def main() -> None:
     charts(res, measure)
     tables(res)
     white_zones(res)
+    report(res)
     credits()
 
 

@@ -224,6 +224,7 @@ def results_list(F: Finder, answer: finder_mod.Answer, results: list[dict],
             st.markdown(f"**Itinéraire {by}** (départ en rouge, trajet en vert) :")
             draw_map(start, results, chosen, route, answer.order, 300)
             st.markdown(ui.detail(p), unsafe_allow_html=True)
+            ui.sheet_button(p["id"], (answer.lon, answer.lat, start.label))
             st.button("Fermer le détail", key=f"trouver-close-{p['rang']}", on_click=_close,
                       width="stretch")
     if chosen not in {p["id"] for p in results}:  # with a place open, the map is in its card

@@ -344,6 +344,11 @@ def report_bytes(svc: CoverageService, request: CoverageReportRequest) -> bytes:
     return reports.run(request).html.encode("utf-8")
 
 
+def epci_names() -> list[str]:
+    """The three EPCI's short names, sorted (the report's territories)."""
+    return sorted(service().communes["epci_court"].unique())
+
+
 def report_button(request: CoverageReportRequest, *, key: str = "cov-report") -> None:
     """« Télécharger le rapport »: the self-contained HTML report of ``request``.
 

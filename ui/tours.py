@@ -539,7 +539,7 @@ def attendance_section(actor: Actor, plans: pd.DataFrame, pk: int,
     st.subheader("Présence aux ateliers")
     done = st.session_state.pop(FLASH, None)
     if done:
-        st.success(done)
+        st.success(widgets.md(done))  # quotes the stop's name (user text): shown literally
     status = plans.set_index("pk").loc[pk, "status"]
     vis = attendance_visits(tour_store.visits_frame(int(pk)), status, today)
     if vis.empty:

@@ -56,7 +56,13 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:&"})
 
 
 def md(value: object) -> str:
-    """Text for ``st.markdown``/captions shown literally: no link, image, maths or HTML."""
+    """Text for ``st.markdown``/captions shown literally: no image, maths, HTML or link syntax.
+
+    One thing escaping cannot stop: GitHub markdown turns a bare ``http(s)://…``,
+    ``www.…`` or e-mail address of the *text* into a link (the text itself is unchanged,
+    the target is that http(s)/mailto address, never ``javascript:``). Where even that
+    is unwanted, put the text in an HTML block with :func:`md_html` instead.
+    """
     text = mapsafe.plain(value).replace("\r", " ").replace("\n", " ")
     return text.translate(_MD_SPECIAL)
 

@@ -30,7 +30,7 @@ from maillage import bounded_csv, db
 from maillage.auth import EDITOR_ROLES, Actor, AuthError
 from maillage.db.models import LabelEvent, Place
 from maillage.indicators import csvio
-from maillage.indicators.models import Measurement, Target
+from maillage.db.indicator_models import Measurement, Target
 from maillage.registry.errors import ConflictError, ValidationError
 from maillage.settings import Settings
 

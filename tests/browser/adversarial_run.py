@@ -759,6 +759,13 @@ class Visit:
             for n, p, r in self.corpus.stops:
                 self.rec.expect(sf, p.id, "nom d'arrêt (infobulle)", shown.get(adv.tag(n)),
                                 r["nom"])
+            # The week's timeline (plotly reads a subset of HTML): hover its workshops.
+            bars = pg.locator(".js-plotly-plot .barlayer path")
+            for k in range(min(bars.count(), 12)):
+                bars.nth(k).hover(force=True)
+            hover = " ".join(pg.locator(".js-plotly-plot .hovertext").all_inner_texts())
+            if pg.locator(".js-plotly-plot .hovertext a, .js-plotly-plot image").count():
+                sf.failures.append(f"lien ou image dans le survol du calendrier : {hover[:80]}")
             downloads = {}
             for key, label in (("feuille", "Feuille imprimable (.html)"),
                                ("ics", "Calendrier (.ics)"), ("csv", "Tableau (.csv)")):
@@ -772,13 +779,29 @@ class Visit:
         sheet = self.work / "feuille.html"
         sheet.write_bytes(downloads.get("feuille", b""))
         self.rec.corpus.exports["feuille"] = sheet
-        with self.rec.surface("tournees-plans", "Tournées (plans enregistrés)") as sf:
+        with self.rec.surface("tournees-plans", "Tournées (plans enregistrés, présence)") as sf:
             pg.get_by_role("tab", name="Plans enregistrés et présence").click()
             plan = pg.get_by_label("Plan", exact=True)
             plan.wait_for()
             sf.rendered = True
             self.rec.expect(sf, "plan", "nom du plan (liste des plans)", plan.input_value(),
                             PLAN_NAME)
+            # Attendance of a hostile stop's visit: the confirmation quotes its name.
+            n, p, r = next(x for x in self.corpus.stops if x[1].id == "md-image")
+            visit = pg.get_by_label("Visite", exact=True)
+            visit.click()
+            visit.fill(adv.tag(n))
+            pg.get_by_role("option").filter(has_text=adv.tag(n)).first.click()
+            _settle(pg)
+            pg.get_by_label("Présents", exact=True).fill("7")
+            pg.get_by_label("dont 65 ans et plus", exact=True).fill("3")
+            pg.get_by_role("button", name="Enregistrer la présence").click()
+            done = pg.locator("[data-testid='stAlertContentSuccess']").filter(
+                has_text="Présence enregistrée")
+            done.wait_for()
+            _no_markup(sf, done, "confirmation de présence")
+            self.rec.expect(sf, p.id, "nom d'arrêt (confirmation de présence)",
+                            done.inner_text(), r["nom"])
 
     def _ics(self, sf: Surface, data: bytes) -> None:
         from icalendar import Calendar

@@ -45,12 +45,12 @@ def _offending(pg) -> list[str]:
 
 
 def _open_first_multiselect(pg) -> bool:
-    box = pg.locator("[data-testid='stMultiSelect'] [data-baseweb='select']").first
-    if not box.count():
+    box = pg.locator("[data-testid='stMultiSelect'] input[role='combobox']").first
+    if not box.count() or not box.is_visible():
         return False
     box.scroll_into_view_if_needed()
     box.click()
-    pg.wait_for_selector("[role='listbox'], [data-baseweb='popover']", timeout=20_000)
+    pg.wait_for_selector("[role='listbox']", timeout=20_000)
     pg.wait_for_timeout(300)
     return True
 

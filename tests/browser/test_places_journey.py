@@ -70,8 +70,8 @@ def _click_map(page, lat: float, lon: float, filled) -> None:
 
 def _sign_in(page, username: str, password: str) -> None:
     side = page.locator("[data-testid='stSidebar']")
-    side.get_by_label("Compte").fill(username)
-    side.get_by_label("Mot de passe").fill(password)
+    side.get_by_label("Compte", exact=True).fill(username)
+    side.get_by_label("Mot de passe", exact=True).fill(password)
     side.get_by_role("button", name="Se connecter").click()
     side.get_by_text("Connecté").wait_for()
 
