@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import fetch
 from geo.errors import MaillageError
-from ui import theme
+from ui import signin, theme
 
 st.set_page_config(
     page_title="Maillage – médiation numérique en Martinique",
@@ -53,6 +53,8 @@ theme.inject()
 # French error, shown like every error meant for users that a page did not catch itself.
 with fetch.page_mode():
     try:
-        st.navigation(_pages()).run()
+        nav = st.navigation(_pages())
+        signin.box_for_every_page()  # the sign-in box in the sidebar of every page
+        nav.run()
     except MaillageError as exc:
         st.error(str(exc))

@@ -101,11 +101,11 @@ def summary(res: CoverageResult) -> str:
     isl = res.island(after=True)
     who = "des habitants" if w == "population" else f"pondéré ({coverage.WEIGHTS[w]})"
     return (f"Temps médian {who} : {_min(isl['median_min'])} ; 9e décile : "
-            f"{_min(isl['p90_min'])}. {res.n_places} lieux retenus "
-            f"({res.n_places_usable} à moins de "
+            f"{_min(isl['p90_min'])}. {fmt.plural(res.n_places, 'lieu retenu', 'lieux retenus')} "
+            f"({fmt.number(res.n_places_usable)} à moins de "
             f"{fmt.number(settings.get().max_snap_m)} m d'une route), "
-            f"{res.n_cells} carreaux habités. Temps = marche du centre du carreau jusqu'à la "
-            "route, puis trajet par le réseau routier.")
+            f"{fmt.plural(res.n_cells, 'carreau habité', 'carreaux habités')}. Temps = marche "
+            "du centre du carreau jusqu'à la route, puis trajet par le réseau routier.")
 
 
 # ----------------------------------------------------------------------------- map

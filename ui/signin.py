@@ -38,8 +38,23 @@ def current() -> auth.Actor | None:
     return st.session_state.get(_KEY)
 
 
+_RUN = "maillage_signin_run"
+_DRAWN = "maillage_signin_drawn"
+
+
+def box_for_every_page() -> auth.Actor | None:
+    """Draw the box from ``app.py`` for whichever page runs; pages' own ``box()`` then
+    return the account without drawing it twice."""
+    st.session_state[_RUN] = secrets.token_hex(8)
+    return box()
+
+
 def box() -> auth.Actor | None:
-    """Sidebar form to sign in or out; returns the current account."""
+    """Sidebar form to sign in or out (once per run); returns the current account."""
+    run = st.session_state.get(_RUN)
+    if run is not None and st.session_state.get(_DRAWN) == run:
+        return current()
+    st.session_state[_DRAWN] = run
     actor = current()
     with st.sidebar:
         if actor is not None:

@@ -159,6 +159,7 @@ TEXTS: dict[str, str] = {
     "Drag and drop a file here": "Glissez-déposez un fichier ici",
     "Drag and drop files here": "Glissez-déposez des fichiers ici",
     "Download as CSV": "Télécharger en CSV",
+    "Show/hide columns": "Afficher ou masquer des colonnes",
     "Search": "Rechercher",
     "Show password": "Afficher le mot de passe",
     "Hide password": "Masquer le mot de passe",
