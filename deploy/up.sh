@@ -110,6 +110,7 @@ if ! (umask 077 && MAILLAGE_DATA_DIR="$DATA_SRC" MAILLAGE_DATABASE_URL="$DB_URL"
   tail -20 "$RUN/data-step.log" >&2
   fail "la préparation des données a échoué (voir $RUN/data-step.log)."
 fi
+say "  $(grep -E '^Données prêtes' "$RUN/data-step.log" | tail -1)"
 
 # --- 3. and 4. One read-only copy of the prepared data and one Streamlit per replica.
 AS_REPLICA=()
@@ -164,6 +165,7 @@ for k in $(seq 1 "$N"); do
   wait_http "http://127.0.0.1:$(cat "$R/port")/_stcore/health" 180 "la réplique $k"
   kill -0 "$(cat "$R/streamlit.pid")" 2>/dev/null || fail "la réplique $k s'est arrêtée."
 done
+say "$N réplique(s) prête(s) (${SECONDS} s depuis le début)"
 
 # --- 5. nginx.
 mkdir -p "$RUN/nginx/tmp"

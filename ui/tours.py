@@ -549,7 +549,8 @@ def attendance_section(actor: Actor, plans: pd.DataFrame, pk: int,
     if status != "publié":
         st.caption("Plan non publié : seules les visites passées sont proposées.")
     st.dataframe(attendance_table(vis), hide_index=True, width="stretch")
-    row = st.selectbox("Visite", vis.index, format_func=lambda i: _visit_choice(vis, i),
+    row = st.selectbox("Visite à renseigner", vis.index,
+                       format_func=lambda i: _visit_choice(vis, i),
                        key=f"attendance-visit-{pk}")
     r = vis.loc[row]
     if r["visit_date"] > today:

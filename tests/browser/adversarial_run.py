@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -973,7 +974,7 @@ def visit_all(browser, base: str, corpus: Corpus, work: Path) -> tuple[list[Surf
     """
     public = Visit(base, corpus, work)
     editor = Visit(base, corpus, work)
-    failure: list[BaseException] = []
+    failure: list[str] = []
 
     def editor_thread() -> None:
         from playwright.sync_api import sync_playwright
@@ -986,8 +987,8 @@ def visit_all(browser, base: str, corpus: Corpus, work: Path) -> tuple[list[Surf
                     editor.editor_flow(b)
                 finally:
                     b.close()
-        except BaseException as exc:  # reported below, in the main thread
-            failure.append(exc)
+        except BaseException:  # reported below, in the main thread
+            failure.append(traceback.format_exc(limit=4))
 
     worker = threading.Thread(target=editor_thread, name="adversarial-editor")
     worker.start()
@@ -997,7 +998,7 @@ def visit_all(browser, base: str, corpus: Corpus, work: Path) -> tuple[list[Surf
         worker.join()
     if failure:
         with editor.rec.surface("editeur", "Parcours de l'éditeur") as sf:
-            sf.failures.append(f"{type(failure[0]).__name__}: {failure[0]}")
+            sf.failures.append(failure[0][-1500:])
     public.geojson()
     public.indicators_csv()
     return public.rec.surfaces[:-2] + editor.rec.surfaces + public.rec.surfaces[-2:], (

@@ -46,8 +46,12 @@ def _offending(pg) -> list[str]:
 
 def _open_first_multiselect(pg) -> bool:
     box = pg.locator("[data-testid='stMultiSelect'] input[role='combobox']").first
-    if not box.count() or not box.is_visible():
+    if not box.count():
         return False
+    if not box.is_visible():  # inside a closed expander: open it first
+        pg.locator("[data-testid='stExpander']:has([data-testid='stMultiSelect']) summary"
+                   ).first.click()
+        box.wait_for(state="visible", timeout=20_000)
     box.scroll_into_view_if_needed()
     box.click()
     pg.wait_for_selector("[role='listbox']", timeout=20_000)

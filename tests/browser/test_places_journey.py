@@ -64,6 +64,7 @@ def _click_map(page, lat: float, lon: float, filled) -> None:
             expect(filled).not_to_have_value("", timeout=20_000)
             return
         except AssertionError:
+            page.screenshot(path=f"/tmp/pn-debug/attempt-{_attempt}.png")  # DEBUG
             continue
     expect(filled).not_to_have_value("")
 

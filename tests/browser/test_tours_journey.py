@@ -52,6 +52,12 @@ def _go(pg, link: str, title: str) -> None:
     _settle(pg)
 
 
+def _visit_option(v) -> str:
+    """The visit's line in « Visite à renseigner » (a row of ``tour_store.visits_frame``)."""
+    return (f"{fmt.day_short(v['visit_date'])} {v['starts_at']:%H:%M} — {v['stop_name']} "
+            f"({v['van']})")
+
+
 def _held_by_store(data_dir: Path, year: int) -> float:
     """The workshops held in ``year`` as the store computes them (``maillage`` CLI)."""
     env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
@@ -174,12 +180,10 @@ def test_a_federation_account_plans_publishes_and_records_a_tour(page, app_serve
     future = visits[visits["visit_date"] > today]
     if len(future):  # a later visit may be entered too, with a warning
         v = future.iloc[-1]
-        _choose(pg, "Visite", f"{fmt.day_short(v['visit_date'])} {v['starts_at']:%H:%M} — "
-                              f"{v['stop_name']} ({v['van']})")
+        _choose(pg, "Visite à renseigner", _visit_option(v))
         pg.get_by_text("après aujourd'hui").wait_for()
     v = visits.iloc[0]
-    _choose(pg, "Visite", f"{fmt.day_short(v['visit_date'])} {v['starts_at']:%H:%M} — "
-                          f"{v['stop_name']} ({v['van']})")
+    _choose(pg, "Visite à renseigner", _visit_option(v))
     form = pg.locator("[data-testid='stForm']").filter(has_text="Enregistrer la présence")
     form.get_by_label("Présents").fill("6")
     form.get_by_label("dont 65 ans et plus").fill("2")
