@@ -69,8 +69,10 @@ def draw_map(result: PlacesResult, editor: bool) -> None:
     m = ui.places_map(result.places, st.session_state.get(ui.POINT) if editor else None)
     st.markdown(ui.count_line(result))
     # Only editors place points by clicking; for everyone else a click just opens the popup
-    # (returning it would rerun the page and redraw the map, closing the popup).
-    clicked = maps.show(m, key="places_map",
+    # (returning it would rerun the page and redraw the map, closing the popup). Each has
+    # its own key: streamlit-folium keeps what a map returns from its first drawing, so
+    # after signing in the same map would go on returning nothing.
+    clicked = maps.show(m, key="places_map_editor" if editor else "places_map",
                         returned_objects=["last_clicked"] if editor else [])
     if editor and ui.take_click(clicked):
         st.rerun()

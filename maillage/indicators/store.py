@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from analysis import indicators as ind
 from maillage import bounded_csv, db
 from maillage.auth import EDITOR_ROLES, Actor, AuthError
+from maillage.db.indicator_models import Measurement, Target
 from maillage.db.models import LabelEvent, Place
 from maillage.indicators import csvio
-from maillage.db.indicator_models import Measurement, Target
 from maillage.registry.errors import ConflictError, ValidationError
 from maillage.settings import Settings
 

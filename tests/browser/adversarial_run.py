@@ -685,17 +685,18 @@ class Visit:
     # ----------------------------------------------------------------- signed in
     def sign_in(self, pg) -> None:
         side = pg.locator("[data-testid='stSidebar']")
-        side.get_by_label("Compte").fill(EDITOR)
-        side.get_by_label("Mot de passe").fill(self.corpus.password)
-        side.get_by_role("button", name="Se connecter").click()
-        side.get_by_text("Connecté").wait_for()
+        form = side.locator("[data-testid='stForm']").filter(has_text="Mot de passe").first
+        form.get_by_label("Compte", exact=True).fill(EDITOR)
+        form.get_by_label("Mot de passe", exact=True).fill(self.corpus.password)
+        form.get_by_role("button", name="Se connecter").click()
+        side.get_by_text("Connecté").first.wait_for()
 
     def places_editor(self, pg) -> None:
         with self.rec.surface("points-editeur", "Points numériques (éditeur)") as sf:
             pg.goto(f"{self.base}/points_numeriques")
             _rendered(pg, sf, "Points numériques")
             self.sign_in(pg)
-            side = pg.locator("[data-testid='stSidebar']").get_by_text("Connecté")
+            side = pg.locator("[data-testid='stSidebar']").get_by_text("Connecté").first
             _no_markup(sf, side, "barre latérale")
             self.rec.expect(sf, "compte", "nom du compte (barre latérale)", side.inner_text(),
                             EDITOR)
@@ -734,6 +735,7 @@ class Visit:
                                "" if literal else str(got)[:160]))
 
     def tours_editor(self, pg) -> None:
+        downloads: dict[str, bytes] = {}
         with self.rec.surface("tournees-editeur", "Tournées (éditeur : plan et carte)") as sf:
             pg.locator("[data-testid='stSidebar']").get_by_role("link", name="Tournées").click()
             _rendered(pg, sf, "Tournées des ateliers mobiles")
@@ -767,7 +769,6 @@ class Visit:
             hover = " ".join(pg.locator(".js-plotly-plot .hovertext").all_inner_texts())
             if pg.locator(".js-plotly-plot .hovertext a, .js-plotly-plot image").count():
                 sf.failures.append(f"lien ou image dans le survol du calendrier : {hover[:80]}")
-            downloads = {}
             for key, label in (("feuille", "Feuille imprimable (.html)"),
                                ("ics", "Calendrier (.ics)"), ("csv", "Tableau (.csv)")):
                 with pg.expect_download() as dl:
@@ -777,9 +778,10 @@ class Visit:
             self._ics(sf, downloads.get("ics", b""))
         with self.rec.surface("export-tournees-csv", "Export CSV des tournées") as sf:
             self._plan_csv(sf, downloads.get("csv", b""))
-        sheet = self.work / "feuille.html"
-        sheet.write_bytes(downloads.get("feuille", b""))
-        self.rec.corpus.exports["feuille"] = sheet
+        if "feuille" in downloads:
+            sheet = self.work / "feuille.html"
+            sheet.write_bytes(downloads["feuille"])
+            self.corpus.exports["feuille"] = sheet
         with self.rec.surface("tournees-plans", "Tournées (plans enregistrés, présence)") as sf:
             pg.get_by_role("tab", name="Plans enregistrés et présence").click()
             plan = pg.get_by_label("Plan", exact=True)
@@ -823,8 +825,8 @@ class Visit:
     def _plan_csv(self, sf: Surface, data: bytes) -> None:
         from maillage.registry import csvio
 
-        sf.rendered = True
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+        sf.rendered = bool(rows)
         by_name = {csvio.unescape_cell(r["arret"]): r for r in rows}
         for _, p, r in self.corpus.stops:
             got = by_name.get(r["nom"])

@@ -46,11 +46,15 @@ def _offending(pg) -> list[str]:
 
 def _open_first_multiselect(pg) -> bool:
     box = pg.locator("[data-testid='stMultiSelect'] input[role='combobox']").first
-    if not box.count():
-        return False
-    if not box.is_visible():  # inside a closed expander: open it first
-        pg.locator("[data-testid='stExpander']:has([data-testid='stMultiSelect']) summary"
-                   ).first.click()
+    if not box.count() or not box.is_visible():
+        # Expanders draw their content only once opened: open them all (their text is
+        # then checked too).
+        closed = pg.locator("[data-testid='stExpander'] details:not([open]) > summary")
+        for _ in range(closed.count()):
+            closed.first.click()
+            pg.wait_for_timeout(300)
+        if not box.count():
+            return False
         box.wait_for(state="visible", timeout=20_000)
     box.scroll_into_view_if_needed()
     box.click()

@@ -53,7 +53,7 @@ def _click_map(page, lat: float, lon: float, filled) -> None:
     The map is drawn again after the sign-in (the editor's map returns its clicks); a
     click on the copy being replaced is lost, so it is repeated on the new one.
     """
-    for _attempt in range(4):
+    for _attempt in range(3):
         _settle(page)
         frame = map_frame(page)
         x, y = frame.evaluate("([lat, lon]) => { const p = window.map"
@@ -64,7 +64,6 @@ def _click_map(page, lat: float, lon: float, filled) -> None:
             expect(filled).not_to_have_value("", timeout=20_000)
             return
         except AssertionError:
-            page.screenshot(path=f"/tmp/pn-debug/attempt-{_attempt}.png")  # DEBUG
             continue
     expect(filled).not_to_have_value("")
 

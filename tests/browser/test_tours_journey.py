@@ -187,6 +187,7 @@ def test_a_federation_account_plans_publishes_and_records_a_tour(page, app_serve
     form = pg.locator("[data-testid='stForm']").filter(has_text="Enregistrer la présence")
     form.get_by_label("Présents").fill("6")
     form.get_by_label("dont 65 ans et plus").fill("2")
+    form.get_by_label("dont 65 ans et plus").press("Tab")  # commit the value before submitting
     form.get_by_role("button", name="Enregistrer la présence").click()
     pg.get_by_text("Présence enregistrée").wait_for()
     held = tour_store.attendance_frame(s)
