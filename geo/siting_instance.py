@@ -27,7 +27,7 @@ from analysis import coverage
 from analysis.graph import check_mode
 from analysis.siting import FIXED_KIND, Instance, Reach, SitingError, prepare
 from analysis.snap import Snapped
-from geo import cache
+from geo import cache, fetch
 from maillage import settings as settings_mod
 from maillage.settings import Settings
 
@@ -194,7 +194,10 @@ def load(mode: str = "walk", max_minutes: float = 30.0, s: Settings | None = Non
         if inst is not None:
             return inst
     inst = build(mode, max_minutes, s, places=places, extra=extra, far_m=far_m)
-    if cache.read_only_folder(path) is None:  # a replica's read-only copy: in memory only
+    # In memory only on a replica's read-only copy, and during a page view: a visitor's
+    # page never writes to the data folder (``maillage data`` builds the instances the page
+    # uses; one rebuilt after a registry edit stays in this process's memory).
+    if cache.read_only_folder(path) is None and fetch.downloads_allowed():
         cache.write(path, to_bytes(inst), FORMAT_VERSION)
         _prune(path.parent)
     return inst
