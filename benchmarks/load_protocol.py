@@ -175,6 +175,7 @@ class StreamlitSession:
         self.timeout = timeout
         self.cookies = dict(cookies or {})
         self.upstream = ""  # X-Upstream of the proxy (empty without one)
+        self.ws_upstream = ""  # the same, on the websocket's handshake
         self.page_hash = ""
         self.elements: dict[tuple[int, ...], tuple[str, object, str]] = {}
         self.values: dict[str, object] = {}  # widget id → last WidgetState set (not triggers)
@@ -196,8 +197,8 @@ class StreamlitSession:
         self._ws = await connect(ws_url, subprotocols=["streamlit"], additional_headers=extra,
                                  max_size=None, open_timeout=self.timeout,
                                  ping_interval=None, close_timeout=2)
-        ws_upstream = self._ws.response.headers.get("X-Upstream", "")
-        self.upstream = ws_upstream or self.upstream
+        self.ws_upstream = self._ws.response.headers.get("X-Upstream", "")
+        self.upstream = self.ws_upstream or self.upstream
 
     async def close(self) -> None:
         if self._ws is not None:

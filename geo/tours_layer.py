@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import folium
 
 from geo import basemap, mapsafe
+from maillage import fmt
 
 #: Colours of the vans; each day of a van is a shade of its colour.
 VAN_COLOURS = [["#1f4e9c", "#3b6fc4", "#5d8fe0", "#86aef0", "#0e3270"],
@@ -35,7 +36,7 @@ def tours_map(problem, plan, lines: Mapping[tuple, Sequence[Sequence[Sequence[fl
     feats = []
     for t in plan.tours:
         colour = tour_colour(t.van, day_list.index(t.day))
-        label = f"{problem.vans[t.van].name} – {t.day:%d/%m}"
+        label = f"{problem.vans[t.van].name} – {fmt.day_short(t.day)}"
         for line in lines.get((t.van, t.day), []):
             coords = [[round(float(lon), 6), round(float(lat), 6)] for lat, lon in line]
             if len(coords) >= 2:
@@ -44,7 +45,8 @@ def tours_map(problem, plan, lines: Mapping[tuple, Sequence[Sequence[Sequence[fl
         legend.append((colour, label))
     mapsafe.TextLayer(mapsafe.collection(feats), name="Tournées", tooltip="tip",
                       style={"weight": 4, "opacity": 0.8}).add_to(m)
-    stops = [mapsafe.feature(mapsafe.point(s.lon, s.lat), {"tip": f"{s.name} ({s.frequency})"})
+    stops = [mapsafe.feature(mapsafe.point(s.lon, s.lat), {"tip": f"{s.name} ({s.frequency}"
+                             + (f", le {s.fixed_label}" if s.fixed_label else "") + ")"})
              for s in problem.stops]
     mapsafe.TextLayer(mapsafe.collection(stops), name="Arrêts", tooltip="tip",
                       style={"radius": 5, "color": "#222222", "fill": True,

@@ -18,7 +18,7 @@ from maillage.db.models import KINDS, LABEL_STATUSES
 from maillage.errors import MaillageError
 from maillage.registry import csvio, store
 from maillage.services.places import PlacesResult
-from ui import maps, signin, widgets
+from ui import maps, sheets, signin, widgets
 from ui import places as ui
 from ui.import_progress import import_bar
 
@@ -94,6 +94,7 @@ def detail(result: PlacesResult, every: gpd.GeoDataFrame, editor: bool) -> str |
         return None
     # st.table renders its cells as markdown: every value is escaped by ui.detail_table.
     st.table(ui.detail_table(every.set_index("id").loc[chosen]))
+    sheets.sheet_button(chosen)
     if editor:
         st.caption(ui.history_line(store.label_history(chosen)))
     return chosen

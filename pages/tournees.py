@@ -55,13 +55,10 @@ def gate(actor: Actor | None) -> bool:
 def saved_selections() -> dict[int, str]:
     """The saved stop selections (« Arrêts proposés »): key → label."""
     try:
-        rows = selection_store.list_selections()
+        return ui.saved_selections()
     except MaillageError as exc:
         widgets.error(exc)
         return {}
-    return dict(zip(rows["pk"].astype(int),
-                    [selection_store.label(r) for r in rows.to_dict(orient="records")],
-                    strict=True))
 
 
 def plan_inputs() -> None:

@@ -91,6 +91,8 @@ def store_settings(tmp_settings: Settings, store_url: str) -> Settings:
 def test_tour_and_indicator_revisions_change_with_every_write(store_settings: Settings
                                                               ) -> None:
     """Each write changes the revision the display caches are keyed on; reads do not."""
+    import geopandas as gpd
+
     from maillage import tour_store
     from maillage.indicators import store as ind_store
     from maillage.services.coverage import CoverageService
@@ -99,8 +101,7 @@ def test_tour_and_indicator_revisions_change_with_every_write(store_settings: Se
     s = store_settings
     auth.add_user("fede", "federation", "camion bleu sous la pluie 97", s)
     actor = auth.Actor("fede", "federation")
-    import geopandas as gpd
-
+    # the coverage service's stops follow the tours' revision (no stale copy, no delay)
     svc = CoverageService(s, gpd.GeoDataFrame(), gpd.GeoDataFrame(), gpd.GeoDataFrame())
     assert svc.stops().empty
     seen = [tour_store.revision(s)]
@@ -111,7 +112,7 @@ def test_tour_and_indicator_revisions_change_with_every_write(store_settings: Se
     assert svc.stops().empty  # a draft is not public
     version = tour_store.publish(actor, pk, 1, s=s)
     seen.append(tour_store.revision(s))
-    assert version == 2 and set(svc.stops()["place_id"]) == {st.key for st in problem.stops}
+    assert version == 2 and set(svc.stops()["place_id"]) == {v.key for v in plan.visits}
     v = tour_store.visits_frame(pk, s=s).iloc[0]
     tour_store.record_attendance(actor, int(v.pk), int(v.version), 8, 3, s=s)
     seen.append(tour_store.revision(s))
@@ -318,7 +319,7 @@ def test_a_visitor_keeps_its_replica(deployment: Deployment) -> None:
             assert again["x-upstream"] == [first]
             assert "maillage_replica" not in set_cookies(again)
         async with StreamlitSession(deployment.proxy, timeout=180, cookies=cookies) as v:
-            assert v.upstream == first  # the websocket too (Streamlit's session lives there)
+            assert v.ws_upstream == first  # the websocket too (the Streamlit session's home)
             for _ in range(2):
                 run = await v.run("")
                 assert not run.errors, run.errors

@@ -242,14 +242,16 @@ _SCRIPT = """
     let n; while ((n = walk.nextNode())) fix(n);
   }
   fix(doc.body);
+  const safe = n => { try { fix(n); } catch (e) { /* one odd node must not stop the rest */ } };
   new doc.defaultView.MutationObserver(muts => {
     for (const m of muts) {
-      if (m.type === "characterData") fix(m.target);
-      else if (m.type === "attributes") fix(m.target);
-      else m.addedNodes.forEach(fix);
+      if (m.type === "childList") m.addedNodes.forEach(safe);
+      else safe(m.target);
     }
   }).observe(doc.body, {subtree: true, childList: true, characterData: true,
                         attributes: true, attributeFilter: ATTRS});
+  // Safety net for a change the observer could miss (e.g. a node moved between frames).
+  doc.defaultView.setInterval(() => safe(doc.body), 1000);
 })();
 </script>
 """

@@ -4,7 +4,8 @@ The page and ``maillage tours`` plan the same :class:`ToursRequest` with the sam
 :class:`ToursService` and its checks (1 to 10 vans, a lunch break inside the working
 day, ranges that do not run backwards…), so the two cannot drift. Sections served:
 
-* « Planifier »: the stops-file template (:func:`template_download`), the inputs form
+* « Planifier »: the stops-file template (:func:`template_download`), the saved
+  selections offered (:func:`saved_selections`), the inputs form
   (stops from a file, a saved selection or the town halls; vans, weeks, first day,
   solver time, depot, hours, lunch, workdays): :func:`inputs_form` → a
   :class:`ToursRequest` on submit (:func:`chosen_stops` picks the stops); computing:
@@ -38,7 +39,7 @@ import streamlit as st
 from analysis import schedule, tours
 from analysis.tours import Plan, Stop, Tour
 from geo import tours_io, tours_layer
-from maillage import fmt, settings, tour_store
+from maillage import fmt, selection_store, settings, tour_store
 from maillage.auth import Actor
 from maillage.errors import MaillageError
 from maillage.services.tours import (
@@ -89,6 +90,13 @@ def chosen_stops(upload: Any = None, selection: Sequence[Stop] | None = None,
         return tuple(halls)
     raise MaillageError("Choisissez un fichier d'arrêts, une sélection enregistrée ou "
                         "l'exemple des mairies.")
+
+
+def saved_selections() -> dict[int, str]:
+    """The saved stop selections of « Arrêts proposés »: key → « name — author, date (n
+    arrêts) » (:func:`maillage.selection_store.label`), newest first."""
+    rows = selection_store.list_selections()
+    return {int(r["pk"]): selection_store.label(r) for r in rows.to_dict(orient="records")}
 
 
 def template_download() -> None:

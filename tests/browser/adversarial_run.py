@@ -340,7 +340,9 @@ class Recorder:
         try:
             yield sf
         except Exception as exc:  # a surface that cannot be driven is a failure, not a crash
-            sf.failures.append(f"{type(exc).__name__}: {str(exc)[:400]}")
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            sf.failures.append(f"{type(exc).__name__} (ligne {where.lineno} de "
+                               f"{Path(where.filename).name}): {str(exc)[:400]}")
         finally:
             sf.seconds = round(time.monotonic() - start, 1)
             sf.canary = [p.name for p in adv.canary_files(self.corpus.canary)]
@@ -724,8 +726,9 @@ class Visit:
             box = form.get_by_label(label, exact=True)
             box.click()
             box.fill(option)
-            pg.get_by_role("option", name=option, exact=True).first.click()
-            pg.keyboard.press("Escape")
+            pg.get_by_role("option", name=option, exact=True).first.wait_for()
+            box.press("Enter")  # the option typed is the one focused
+            box.press("Escape")
         form.get_by_role("button", name="Enregistrer").click()
         pg.get_by_text("Fiche enregistrée").first.wait_for()
         got = next((r for r in store.rows(self.corpus.settings()) if r["nom"] == TYPED_NAME
@@ -766,7 +769,8 @@ class Visit:
             bars = pg.locator(".js-plotly-plot .barlayer path")
             for k in range(min(bars.count(), 12)):
                 bars.nth(k).hover(force=True)
-            hover = " ".join(pg.locator(".js-plotly-plot .hovertext").all_inner_texts())
+            hover = " ".join(pg.locator(".js-plotly-plot .hovertext").evaluate_all(
+                "els => els.map(e => e.textContent || '')"))
             if pg.locator(".js-plotly-plot .hovertext a, .js-plotly-plot image").count():
                 sf.failures.append(f"lien ou image dans le survol du calendrier : {hover[:80]}")
             for key, label in (("feuille", "Feuille imprimable (.html)"),
@@ -791,14 +795,16 @@ class Visit:
                             PLAN_NAME)
             # Attendance of a hostile stop's visit: the confirmation quotes its name.
             n, p, r = next(x for x in self.corpus.stops if x[1].id == "md-image")
-            visit = pg.get_by_label("Visite", exact=True)
+            panel = pg.get_by_role("tabpanel").filter(has_text="Présence aux ateliers")
+            visit = panel.get_by_label(re.compile(r"^Visite"))
             visit.click()
             visit.fill(adv.tag(n))
-            pg.get_by_role("option").filter(has_text=adv.tag(n)).first.click()
+            pg.get_by_role("option").filter(has_text=adv.tag(n)).first.wait_for()
+            visit.press("Enter")
             _settle(pg)
-            pg.get_by_label("Présents", exact=True).fill("7")
-            pg.get_by_label("dont 65 ans et plus", exact=True).fill("3")
-            pg.get_by_role("button", name="Enregistrer la présence").click()
+            panel.get_by_label("Présents", exact=True).fill("7")
+            panel.get_by_label("dont 65 ans et plus", exact=True).fill("3")
+            panel.get_by_role("button", name="Enregistrer la présence").click()
             done = pg.locator("[data-testid='stAlertContentSuccess']").filter(
                 has_text="Présence enregistrée")
             done.wait_for()

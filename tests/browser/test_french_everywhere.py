@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import _local_only
 from tests.browser.pages_walk import PATHS, open_page
@@ -39,9 +40,16 @@ _TEXTS = """() => {
 
 
 def _offending(pg) -> list[str]:
-    return sorted({m.group(0) + " « " + line.strip()[:80] + " »"
-                   for line in pg.evaluate(_TEXTS).splitlines()
-                   for m in [FORBIDDEN.search(line)] if m})
+    """What is still English once the page has settled (the French texts are put in by a
+    script as Streamlit draws: a label may read English for a moment, so look twice)."""
+    for _ in range(2):
+        bad = sorted({m.group(0) + " « " + line.strip()[:80] + " »"
+                      for line in pg.evaluate(_TEXTS).splitlines()
+                      for m in [FORBIDDEN.search(line)] if m})
+        if not bad:
+            break
+        pg.wait_for_timeout(1000)
+    return bad
 
 
 def _open_first_multiselect(pg) -> bool:
@@ -53,9 +61,10 @@ def _open_first_multiselect(pg) -> bool:
         for _ in range(closed.count()):
             closed.first.click()
             pg.wait_for_timeout(300)
-        if not box.count():
+        try:
+            box.wait_for(state="visible", timeout=15_000)
+        except PlaywrightTimeout:
             return False
-        box.wait_for(state="visible", timeout=20_000)
     box.scroll_into_view_if_needed()
     box.click()
     pg.wait_for_selector("[role='listbox']", timeout=20_000)
