@@ -511,15 +511,19 @@ class Visit:
 
     # ----------------------------------------------------------------- public pages
     def simple_page(self, pg, path: str, key: str, title: str, heading: str,
-                    ready: str | None = None) -> None:
+                    ready: str | None = None, places_on_map: bool | None = None) -> None:
+        """Open a page; with ``places_on_map`` set, check the names on its map (True: the
+        corpus' places must be there)."""
         with self.rec.surface(key, title) as sf:
             pg.goto(f"{self.base}/{path}")
             _rendered(pg, sf, heading)
             if ready:
                 pg.get_by_text(ready).first.wait_for()
             _settle(pg)
-            if ready and pg.locator("iframe[title*='streamlit_folium']").count():
+            if places_on_map is not None:
                 self._map_names(map_frame(pg), sf, "infobulle")
+                if places_on_map and not sf.checks:
+                    sf.failures.append("aucun lieu du corpus sur la carte")
 
     def _map_names(self, frame, sf: Surface, what: str) -> None:
         """Check every feature naming a place of the corpus shows that name literally."""
@@ -943,12 +947,12 @@ class Visit:
             self.simple_page(pg, "", "accueil", "Accueil",
                              "Maillage — la médiation numérique de proximité en Martinique")
             self.simple_page(pg, "couverture", "couverture", "Couverture", "Couverture",
-                             ready="Zones blanches aujourd'hui")
+                             ready="Zones blanches aujourd'hui", places_on_map=True)
             self.simple_page(pg, "isochrones", "isochrones", "Isochrones", "Isochrones")
             self.places_public(pg)
             self.simple_page(pg, "arrets_proposes", "arrets", "Arrêts proposés",
                              "Arrêts proposés pour les ateliers mobiles",
-                             ready="Réponse immédiate")
+                             ready="Réponse immédiate", places_on_map=False)
             self.simple_page(pg, "tournees", "tournees-public", "Tournées (public)",
                              "Tournées des ateliers mobiles", ready="Prochains passages")
             self.finder(pg)
