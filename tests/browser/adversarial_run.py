@@ -3,18 +3,19 @@
 Used by ``tests/browser/test_adversarial.py`` (which asserts on the results) and by
 ``benchmarks/adversarial_report.py`` (which prints them as a table). Three steps:
 
-1. :func:`prepare` copies a data folder prepared by the data step and writes the whole
-   corpus into its database through the products' own entry paths: the registry CSV
-   import, label changes with their comments, a stops file read then planned, saved
-   and published, indicator rows imported and typed, by an editor account whose name
-   is hostile too;
+1. :func:`copy_data_dir` copies a data folder prepared by the data step, and
+   :func:`prepare` writes the whole corpus into its database through the product's own
+   entry paths: the registry CSV import, label changes with their comments, a stops
+   file read then planned, saved and published, indicator rows imported and typed, by
+   an editor account whose name is hostile too;
 2. :func:`server` runs Streamlit on that folder (the quote-free template payloads'
    command in its environment, see :data:`tests.adversarial.CANARY_ENV`);
-3. :func:`visit_all` opens every page (public, then signed in) and every export, and
-   records for each *surface*: the JavaScript dialogs, the rendering (title shown, no
-   Streamlit exception), the payloads looked for and whether each was shown literally;
-   every request the browser makes is recorded, and the canary folder is checked after
-   each surface.
+3. :func:`visit_all` opens every page — a visitor and a signed-in editor at the same
+   time, one browser each — and every export, and records for each *surface*: the
+   JavaScript dialogs, the rendering (title shown, no Streamlit exception), the
+   payloads looked for and whether each was shown literally, the elements or links
+   text must never create; every request the browser makes is recorded, and the
+   canary folder is checked after each surface.
 
 :func:`summary` turns the results into the JSON written by the test and the tables of
 :func:`markdown_tables`.
@@ -79,9 +80,7 @@ class Corpus:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def settings(self):
-        from maillage import settings
-
-        return replace(settings.from_env(), data_dir=self.data_dir, database_url="")
+        return _settings_for(self.data_dir)
 
     def place(self, payload_id: str) -> dict[str, str]:
         """The stored row of the place carrying ``payload_id``."""
@@ -124,7 +123,7 @@ def prepare(data_dir: Path, canary: Path) -> Corpus:
     from maillage.registry import store
     from maillage.registry.errors import ValidationError
 
-    s = replace(_settings_for(data_dir))
+    s = _settings_for(data_dir)
     canary.parent.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16) + "Aa9!"
     try:
@@ -137,8 +136,8 @@ def prepare(data_dir: Path, canary: Path) -> Corpus:
                                   s)
         assert result["imported"] == len(places), result
         rows = _stored_rows(s)
-        versions = dict(zip(store.places_frame(s)["id"], store.places_frame(s)["version"],
-                            strict=True))
+        frame = store.places_frame(s)
+        versions = dict(zip(frame["id"], frame["version"], strict=True))
         kept = []
         for n, p, r in places:
             got = rows[r["id"].strip()]
@@ -182,13 +181,15 @@ def prepare(data_dir: Path, canary: Path) -> Corpus:
         entries["tours"] = {"accepted": len(stop_rows), "visits": len(plan.visits),
                             "refused": refused}
 
-        # Indicators: rows by place (the ids carry the payloads), imported then one typed.
-        month = date(today.year, today.month, 1) - timedelta(days=1)
-        ind_rows = adv.indicator_rows(f"{month:%Y-%m}", canary)
+        # Indicators: rows by place (the ids carry the payloads), imported for last month,
+        # then one typed (the form's path) for the month before.
+        last_month = date(today.year, today.month, 1) - timedelta(days=1)
+        month_before = last_month.replace(day=1) - timedelta(days=1)
+        ind_rows = adv.indicator_rows(f"{last_month:%Y-%m}", canary)
         res = indicators.import_csv(actor, adv.indicators_csv([r for *_, r in ind_rows]),
                                     FILE_NAME, s)
         assert res["added"] == len(ind_rows), res
-        typed = {**ind_rows[0][2], "mois": f"{month.replace(day=1) - timedelta(days=1):%Y-%m}"}
+        typed = {**ind_rows[0][2], "mois": f"{month_before:%Y-%m}"}
         indicators.save(actor, typed, None, s)
         stored_ids = set(indicators.recorded(s)["place_id"])
         assert {r["lieu"].strip() for *_, r in ind_rows} <= stored_ids
@@ -420,6 +421,40 @@ def _settle(pg) -> None:
     pg.wait_for_timeout(300)
 
 
+def pick(pg, box, text: str, attempts: int = 3) -> None:
+    """Choose the option containing ``text`` in a select box (typed to filter it).
+
+    A rerun of the page closes an open list: then the list is opened again.
+    """
+    for attempt in range(attempts):
+        box.click()
+        box.fill(text)
+        option = pg.get_by_role("option").filter(has_text=text).first
+        try:
+            option.click(timeout=20_000)
+            return
+        except Exception:  # the list closed under a rerun: open it again
+            if attempt == attempts - 1:
+                raise
+            pg.keyboard.press("Escape")
+            _settle(pg)
+
+
+def download(pg, button) -> bytes:
+    """The file a download button gives (the page settled first: a rerun replaces the
+    files being served, which cancels a download started just before)."""
+    for _ in range(2):
+        _settle(pg)
+        with contextlib.suppress(Exception):  # canceled: try again once the page settled
+            with pg.expect_download() as dl:
+                button.click()
+            return Path(dl.value.path()).read_bytes()
+    _settle(pg)
+    with pg.expect_download() as dl:
+        button.click()
+    return Path(dl.value.path()).read_bytes()
+
+
 def map_frame(pg, index: int = 0):
     """The frame of the ``index``-th streamlit-folium map, once Leaflet has drawn it."""
     pg.wait_for_selector("iframe[title*='streamlit_folium']", state="attached")
@@ -547,10 +582,8 @@ class Visit:
             for pid in ("md-image", "st-colour"):
                 self._detail(pg, sf, pid, editor=False)
         with self.rec.surface("export-registre-csv", "Export CSV du registre (public)") as sf:
-            with pg.expect_download() as dl:
-                pg.get_by_role("button", name="Télécharger le registre (CSV, standard national)"
-                               ).click()
-            self._registry_csv(sf, Path(dl.value.path()).read_bytes())
+            self._registry_csv(sf, download(pg, pg.get_by_role(
+                "button", name="Télécharger le registre (CSV, standard national)")))
 
     def _popups(self, frame, sf: Surface) -> None:
         seen = set()
@@ -574,10 +607,17 @@ class Visit:
     def _real_click(self, frame, sf: Surface) -> None:
         """One real click on a marker of the corpus: the popup opens, as text."""
         _, p, r = self.corpus.places[0]
-        frame.evaluate(_CENTRE_ON, r["nom"])
-        frame.locator("path[data-adversarial='cible']").click(force=True)
         popup = frame.locator(".leaflet-popup-content").filter(has_text=adv.tag(0)).last
-        popup.wait_for()
+        for attempt in range(3):  # Leaflet now and then takes the click for a drag
+            frame.evaluate(_CENTRE_ON, r["nom"])
+            frame.wait_for_timeout(300)  # let the map finish drawing at the new zoom
+            frame.locator("path[data-adversarial='cible']").click(force=True)
+            try:
+                popup.wait_for(timeout=10_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         self.rec.expect(sf, p.id, "nom (clic sur la carte)", popup.inner_text(), r["nom"])
 
     def _detail(self, pg, sf: Surface, pid: str, editor: bool) -> None:
@@ -586,9 +626,7 @@ class Visit:
         tag = _tag_of(r["nom"])
         box = pg.get_by_label("Fiche détaillée")
         for _ in range(2):  # a place added since the last run resets the box once
-            box.click()
-            box.fill(tag)
-            pg.get_by_role("option").filter(has_text=tag).first.click()
+            pick(pg, box, tag)
             _settle(pg)
             shown = pg.wait_for_function(_DETAIL_SHOWN, arg=tag)
             if shown.json_value() == "table":
@@ -779,9 +817,7 @@ class Visit:
                 sf.failures.append(f"lien ou image dans le survol du calendrier : {hover[:80]}")
             for key, label in (("feuille", "Feuille imprimable (.html)"),
                                ("ics", "Calendrier (.ics)"), ("csv", "Tableau (.csv)")):
-                with pg.expect_download() as dl:
-                    pg.get_by_role("button", name=label).first.click()
-                downloads[key] = Path(dl.value.path()).read_bytes()
+                downloads[key] = download(pg, pg.get_by_role("button", name=label).first)
         with self.rec.surface("export-tournees-ics", "Export iCalendar des tournées") as sf:
             self._ics(sf, downloads.get("ics", b""))
         with self.rec.surface("export-tournees-csv", "Export CSV des tournées") as sf:
@@ -855,10 +891,7 @@ class Visit:
             pg.get_by_text("Saisir des chiffres").first.wait_for()
             _settle(pg)
             entry = pg.locator("[data-testid='stExpander']").filter(has_text="Un chiffre")
-            ind = entry.get_by_label("Indicateur", exact=True)
-            ind.click()
-            ind.fill("Personnes accompagnées")
-            pg.get_by_role("option").filter(has_text="Personnes accompagnées").first.click()
+            pick(pg, entry.get_by_label("Indicateur", exact=True), "Personnes accompagnées")
             _settle(pg)
             place = entry.get_by_label("Lieu labellisé")
             for pid in ("html-img", "tpl-open-expr", "st-icon"):
@@ -888,10 +921,9 @@ class Visit:
             # The yearly report, downloaded as a visitor would.
             year = date.today().year
             pg.get_by_role("button", name=f"Préparer le rapport {year} (HTML)").click()
-            with pg.expect_download() as dl:
-                pg.get_by_role("button", name=f"Télécharger le rapport {year}").click()
             report = self.work / "rapport.html"
-            report.write_bytes(Path(dl.value.path()).read_bytes())
+            report.write_bytes(download(pg, pg.get_by_role(
+                "button", name=f"Télécharger le rapport {year}")))
             self.corpus.exports["rapport"] = report
 
     # ----------------------------------------------------------------- exports

@@ -38,9 +38,6 @@ WITH_TEXT = SURFACES - {"accueil", "isochrones", "arrets", "tournees-public",
 
 
 @pytest.mark.browser
-@pytest.mark.skip(reason="issue #13 : 0 alerte, 0 évaluation, 0 rendu manqué au 2026-12-01, mais "
-                         "l'ouverture d'une fiche sur la carte publique de Points numériques "
-                         "n'aboutit pas encore dans ce test : à reprendre")
 def test_corpus_is_inert_on_every_page_and_export(browser, browser_data_dir: Path,
                                                   tmp_path_factory: pytest.TempPathFactory
                                                   ) -> None:
