@@ -24,14 +24,18 @@ setup: $(VENV)/.installed
 data: setup
 	$(BIN)/maillage data
 
-# Set everything up and open the dashboard on the real data.
+# Set everything up and open the dashboard on the real data (server.py: app.py served by
+# st.App with the routes of the sign-in cookie, see ui/session_routes.py).
 run: data
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/streamlit run server.py --server.port $(PORT) --server.address $(ADDRESS)
+
+# Processes the test suite runs on (pytest-xdist; a test file stays in one process).
+TEST_WORKERS ?= 2
 
 # Set everything up and run the whole test suite.
 test: setup
 	$(BIN)/maillage assets
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Style (ruff) and the layer contract (import-linter, see pyproject.toml).
 lint: setup

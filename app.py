@@ -1,6 +1,8 @@
 """Maillage – entry point of the dashboard: navigation between the pages.
 
-Run with ``streamlit run app.py`` (or ``make run``, which prepares the data first).
+Served by ``server.py`` (``streamlit run server.py``, or ``make run``, which prepares the
+data first), which adds the routes of the sign-in cookie; ``streamlit run app.py`` alone
+also works, without them (a sign-in then lasts until the page is reloaded).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import streamlit as st
 
 from geo import fetch
 from geo.errors import MaillageError
-from ui import signin, theme
+from ui import data, signin, theme
 
 st.set_page_config(
     page_title="Maillage – médiation numérique en Martinique",
@@ -30,9 +32,11 @@ PAGES = [
     ("couverture.py", "Couverture", ":material/radar:"),
     ("isochrones.py", "Isochrones", ":material/timelapse:"),
     ("points_numeriques.py", "Points numériques", ":material/location_on:"),
+    ("candidatures.py", "Candidatures", ":material/inbox:"),
     ("arrets_proposes.py", "Arrêts proposés", ":material/add_location_alt:"),
     ("tournees.py", "Tournées", ":material/local_shipping:"),
     ("trouver.py", "Trouver un point numérique", ":material/search:"),
+    ("devenir_point_numerique.py", "Devenir point numérique", ":material/how_to_reg:"),
     ("indicateurs.py", "Indicateurs", ":material/monitoring:"),
 ]
 
@@ -58,3 +62,7 @@ with fetch.page_mode():
         nav.run()
     except MaillageError as exc:
         st.error(str(exc))
+
+# Once a first page is drawn, the data of the other pages loads in the background (once per
+# server process; see ui/data.py); the sidebar says so while it runs.
+data.show_preload()

@@ -236,25 +236,26 @@ def table(seconds: np.ndarray, dem: pd.DataFrame, minutes: Sequence[float],
     seconds = np.asarray(seconds, dtype=np.float64)
     gr, head = _groups(dem, level)
     n = len(head)
-    out = head.copy()
-    out["n_cells"] = np.bincount(gr, minlength=n)
+    # the columns are gathered first and joined once (one by one, pandas copies the
+    # frame at each of the hundred columns)
+    out: dict[str, np.ndarray] = {"n_cells": np.bincount(gr, minlength=n)}
     cols = [*MEASURES, "weight"]
-    totals = {m: np.bincount(gr, weights=dem[m].to_numpy(), minlength=n) for m in cols}
-    for m in cols:
-        out[m] = totals[m]
+    weights = {m: dem[m].to_numpy() for m in cols}
+    totals = {m: np.bincount(gr, weights=weights[m], minlength=n) for m in cols}
+    out.update(totals)
     for t in minutes:
         within = seconds <= t * 60.0
         lab = minute_label(t)
         for m in cols:
-            amount = np.bincount(gr, weights=dem[m].to_numpy() * within, minlength=n)
+            amount = np.bincount(gr, weights=weights[m] * within, minlength=n)
             out[f"{m}_{lab}"] = amount
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[f"{m}_{lab}_share"] = np.where(totals[m] > 0, 100 * amount / totals[m],
                                                    np.nan)
-    q = weighted_quantiles(seconds, dem["weight"].to_numpy(), gr, n, (0.5, 0.9))
+    q = weighted_quantiles(seconds, weights["weight"], gr, n, (0.5, 0.9))
     out["median_min"] = q[:, 0] / 60.0
     out["p90_min"] = q[:, 1] / 60.0
-    return out
+    return pd.concat([head, pd.DataFrame(out, index=head.index)], axis=1)
 
 
 def tables(seconds: np.ndarray, dem: pd.DataFrame, minutes: Sequence[float]) -> pd.DataFrame:

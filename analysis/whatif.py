@@ -79,18 +79,18 @@ def delta(before: np.ndarray, after: np.ndarray, dem: pd.DataFrame, minutes: Seq
     minutes = coverage.check_minutes(minutes)
     gr, head = coverage._groups(dem, level)
     n = len(head)
-    out = head.copy()
+    out: dict[str, np.ndarray] = {}  # joined once (see coverage.table)
+    weights = {m: dem[m].to_numpy() for m in [*MEASURES, "weight"]}
     for t in minutes:
         s = t * 60.0
         gain = (before > s) & (after <= s)
         loss = (before <= s) & (after > s)
         lab = coverage.minute_label(t)
-        for m in [*MEASURES, "weight"]:
-            w = dem[m].to_numpy()
+        for m, w in weights.items():
             out[f"{m}_gain_{lab}"] = np.bincount(gr, weights=w * gain, minlength=n)
             out[f"{m}_loss_{lab}"] = np.bincount(gr, weights=w * loss, minlength=n)
             out[f"{m}_net_{lab}"] = out[f"{m}_gain_{lab}"] - out[f"{m}_loss_{lab}"]
-    return out
+    return pd.concat([head, pd.DataFrame(out, index=head.index)], axis=1)
 
 
 def deltas(before: np.ndarray, after: np.ndarray, dem: pd.DataFrame,

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python -m benchmarks.load [--sessions 20] [--seconds 60]`` (``--sessions
 5,10,20`` runs the levels one after the other on the same server). Everything stays on
 127.0.0.1: the data step prepares a temporary data folder from the local mirror (or
-``--data-dir``), a Streamlit server runs ``app.py`` on it, and one headless Debian
+``--data-dir``), a Streamlit server runs ``server.py`` on it, and one headless Debian
 chromium drives one Playwright context per session (own cookies, own Streamlit session).
 Half the sessions are on ``/trouver?q=<a real BANO address>`` (a new address at each
 load), half on ``/couverture``. Each session loads its page again and again until the
@@ -165,7 +165,7 @@ def _start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str
     env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
     log = open(log_path, "wb")  # noqa: SIM115 (kept open for the server's lifetime)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -623,12 +623,12 @@ def _wait_health(base: str, proc: subprocess.Popen | None, timeout: float = 120.
 
 @contextlib.contextmanager
 def direct_server(data_dir: Path, log_path: Path):
-    """One ``streamlit run app.py`` on ``data_dir``; yields (base URL, [pid])."""
+    """One ``streamlit run server.py`` on ``data_dir``; yields (base URL, [pid])."""
     port = _free_port()
     env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -5,8 +5,9 @@
 #      the database);
 #   3. per replica K, a read-only copy of the prepared data (the data folder without its
 #      SQLite file) in RUN/replica-K/data, `chmod -R a-w`;
-#   4. N `streamlit run app.py` on 127.0.0.1:8601… (as `nobody` when started as root:
-#      a replica cannot write its copy, nor anything else of the machine);
+#   4. N `streamlit run server.py` (app.py and the sign-in cookie routes) on 127.0.0.1:8601…
+#      (as `nobody` when started as root: a replica cannot write its copy, nor anything else
+#      of the machine);
 #   5. nginx on 127.0.0.1:8600 (deploy/nginx.conf.template: websockets, sticky sessions).
 # Usage: deploy/up.sh N        — then deploy/down.sh stops and removes everything.
 # Settings (environment): MAILLAGE_DATA_DIR (prepared data, default data/),
@@ -138,7 +139,7 @@ for k in $(seq 1 "$N"); do
       "les répliques tournent sous root, copies protégées par geo/cache.py."
   fi
   env MAILLAGE_DATA_DIR="$R/data" MAILLAGE_DATABASE_URL="$DB_URL" MAILLAGE_TRUST_PROXY=1 \
-      HOME="$R/home" "${as_user[@]}" "$PY" -m streamlit run app.py \
+      HOME="$R/home" "${as_user[@]}" "$PY" -m streamlit run server.py \
       --server.headless true --server.address 127.0.0.1 --server.port "$P" \
       --server.fileWatcherType none --browser.gatherUsageStats false \
       > "$R/streamlit.log" 2>&1 < /dev/null &

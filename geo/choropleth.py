@@ -7,17 +7,18 @@ Every text value placed in a tooltip is HTML-escaped first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo import mapsafe
+from geo import basemap, mapsafe
 from maillage import fmt
+
+#: Communes are looked at from the whole island to a few neighbourhoods (zoom 10 to 12).
+COMMUNES_ZOOM = 12
 
 #: Sequential palette (light → dark), ColorBrewer "YlGnBu", 5 classes.
 PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
@@ -78,15 +79,14 @@ def commune_layer(communes: gpd.GeoDataFrame, values: pd.Series, *, title: str, 
     codes drawn opaque (the others are faded, e.g. outside the chosen EPCI).
     """
     colors, legend = colors_for(values, title, unit)
-    gdf = communes[["code_insee", *tooltip_fields, "geometry"]].copy()
-    for col in tooltip_fields:
-        gdf[col] = gdf[col].map(mapsafe.plain)
-    on = [highlight is None or c in highlight for c in gdf["code_insee"]]
-    gdf["_style"] = [{"fillColor": c, "fillOpacity": 0.75 if o else 0.15,
-                      "weight": 1.2 if o else 0.5} for c, o in zip(colors, on, strict=True)]
-    data = json.loads(gdf.drop(columns="_style").to_json(drop_id=True))
-    for feat, style in zip(data["features"], gdf["_style"], strict=True):
-        feat["properties"]["_style"] = style
+    codes = communes["code_insee"].astype(str).tolist()
+    texts = {col: communes[col].map(mapsafe.plain).tolist() for col in tooltip_fields}
+    on = [highlight is None or c in highlight for c in codes]
+    props = [{"code_insee": code, **{col: texts[col][i] for col in tooltip_fields},
+              "_style": {"fillColor": c, "fillOpacity": 0.75 if o else 0.15,
+                         "weight": 1.2 if o else 0.5}}
+             for i, (code, c, o) in enumerate(zip(codes, colors, on, strict=True))]
+    data = basemap.feature_collection(props, communes.geometry, COMMUNES_ZOOM)
     layer = mapsafe.TextLayer(
         data, name=title, style={"color": "#333333"},
         highlight={"weight": 3, "color": "#000000"},
@@ -95,22 +95,45 @@ def commune_layer(communes: gpd.GeoDataFrame, values: pd.Series, *, title: str, 
     return layer, legend
 
 
+def cells_collection(grid: gpd.GeoDataFrame, colours: list[str] | np.ndarray) -> dict:
+    """The 200 m cells of ``grid`` coloured by ``colours``, packed for a map.
+
+    One feature per colour: the cells' centres as a packed multipoint (about 1 m), drawn
+    as squares of the cells' size by :func:`cells_layer`; ``half`` holds that half-size
+    in degrees (lon, lat). A tenth of the cells' polygons as GeoJSON.
+    """
+    shown = grid.to_crs("EPSG:4326") if grid.crs is not None else grid
+    geoms = shown.geometry.to_numpy()
+    centres = shapely.get_coordinates(shapely.centroid(geoms))
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    half = [float(np.median(x1 - x0)) / 2, float(np.median(y1 - y0)) / 2]
+    colours = np.asarray(colours, dtype=object)
+    order = np.lexsort((centres[:, 0], centres[:, 1]))  # row by row: small steps
+    feats, decimals = [], 5
+    for colour in dict.fromkeys(colours[order].tolist()):
+        rows = order[colours[order] == colour]
+        point = shapely.multipoints(centres[rows])
+        feats.append({"type": "Feature", "properties": {"_style": {"fillColor": colour}},
+                      "geometry": mapsafe.pack_geometries([point], decimals)[0]})
+    out = mapsafe.collection(feats, decimals=decimals)
+    out["half"] = half
+    return out
+
+
+def cells_layer(data: dict, title: str, *, opacity: float = 0.7) -> mapsafe.TextLayer:
+    """A non-interactive layer of coloured cells (:func:`cells_collection`; draw it on a
+    canvas map)."""
+    return mapsafe.TextLayer(data, name=title, square=tuple(data["half"]), interactive=False,
+                             style={"fillOpacity": opacity, "stroke": False, "fill": True})
+
+
 def grid_geojson(grid: gpd.GeoDataFrame, column: str, *, title: str, unit: str,
                  ) -> tuple[dict, Legend]:
-    """The 200 m cells as GeoJSON with a fill colour per cell (coordinates to ~1 m)."""
+    """The 200 m cells coloured by ``column`` (:func:`cells_collection`) and the legend."""
     colors, legend = colors_for(grid[column], title, unit)
-    geoms = shapely.set_precision(grid.to_crs("EPSG:4326").geometry.to_numpy(), 1e-5)
-    gdf = gpd.GeoDataFrame({"_fill": colors}, geometry=geoms, crs="EPSG:4326")
-    return json.loads(gdf.to_json(drop_id=True)), legend
+    return cells_collection(grid, colors), legend
 
 
-def grid_layer(data: dict, title: str) -> folium.GeoJson:
+def grid_layer(data: dict, title: str) -> mapsafe.TextLayer:
     """A non-interactive layer of coloured cells (draw it on a canvas map)."""
-    return folium.GeoJson(
-        data,
-        name=title,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"], "fillOpacity": 0.7, "stroke": False,
-        },
-        interactive=False,
-    )
+    return cells_layer(data, title)

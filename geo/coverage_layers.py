@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import mapsafe
+from geo import basemap, mapsafe
 from geo.choropleth import Legend, fmt_value
 from maillage import fmt
 
@@ -33,6 +33,8 @@ UNREACHABLE = "#4d4d4d"
 ZONE_COLOUR = "#d95f02"  # orange: apart from the blues of the commune shares
 PLACE_COLOUR = "#084081"
 WHATIF_COLOUR = "#e7298a"
+#: Points (places, what-if points) to about 1 m.
+POINT_DECIMALS = 5
 
 
 def minutes_text(value: float) -> str:
@@ -73,17 +75,13 @@ def feature_collection(props: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
 
 
 def time_grid_layer(grid: gpd.GeoDataFrame, minutes: np.ndarray, mode: str,
-                    ) -> tuple[folium.GeoJson, Legend]:
+                    ) -> tuple[mapsafe.TextLayer, Legend]:
     """The populated cells coloured by their travel time (draw on a canvas map)."""
+    from geo import choropleth
+
     colours, legend = time_classes(np.asarray(minutes, dtype=float), mode)
-    data = feature_collection(pd.DataFrame({"_fill": colours}), grid.geometry)
-    layer = folium.GeoJson(
-        data, name="Carreaux de 200 m",
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.75,
-                                  "stroke": False},
-        interactive=False,
-    )
-    return layer, legend
+    data = choropleth.cells_collection(grid, colours)
+    return choropleth.cells_layer(data, "Carreaux de 200 m", opacity=0.75), legend
 
 
 _ZONE_POPUP = {
@@ -99,13 +97,13 @@ ZONE_STYLE = {"stroke": False, "fillColor": ZONE_COLOUR, "fillOpacity": 0.65,
               "className": "zone-blanche"}
 
 
-def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches", *,
-                interactive: bool = True) -> mapsafe.TextLayer:
-    """White zones filled, each with a text-only popup (people, communes, times).
+#: White zones are looked at from the whole island to a few neighbourhoods (zoom 10 to 12).
+ZONES_ZOOM = 12
 
-    ``interactive=False``: no popup and no hover, so a click inside a zone reaches the
-    map (Leaflet's map ``click``, what adds a point in the planner's click mode).
-    """
+
+def zones_collection(zones: gpd.GeoDataFrame) -> dict:
+    """The white zones with their popup fields, light for :data:`ZONES_ZOOM` (what
+    :func:`zones_layer` draws; the page prepares it once per set of zones)."""
     props = pd.DataFrame({
         "titre": [f"Zone blanche n° {z}" for z in zones["zone"]],
         "habitants": [fmt_value(v, "") for v in zones["population"]],
@@ -117,7 +115,19 @@ def zones_layer(zones: gpd.GeoDataFrame, name: str = "Zones blanches", *,
                   for a, b, m in zip(zones["min_min"], zones["max_min"], zones["median_min"],
                                      strict=True)],
     })
-    data = feature_collection(props, zones.geometry)
+    return basemap.feature_collection(props.to_dict("list"), zones.geometry, ZONES_ZOOM)
+
+
+def zones_layer(zones: gpd.GeoDataFrame | None, name: str = "Zones blanches", *,
+                interactive: bool = True, data: dict | None = None) -> mapsafe.TextLayer:
+    """White zones filled, each with a text-only popup (people, communes, times).
+
+    ``data``: their :func:`zones_collection`, when already prepared. ``interactive=False``:
+    no popup and no hover, so a click inside a zone reaches the map (Leaflet's map
+    ``click``, what adds a point in the planner's click mode).
+    """
+    if data is None:
+        data = zones_collection(zones)
     if not interactive:
         return mapsafe.TextLayer(data, name=name, style=ZONE_STYLE, interactive=False)
     return mapsafe.TextLayer(
@@ -135,8 +145,10 @@ def points_layer(points: gpd.GeoDataFrame, *, name: str, colour: str, radius: in
     templates each (a third of a second per rerun for the 150 places of the registry).
     """
     texts = list(labels) if labels is not None else points["name"].astype(str).tolist()
-    data = feature_collection(pd.DataFrame({"label": [mapsafe.plain(x) for x in texts]}),
-                              points.geometry)
+    shown = points.geometry.to_crs("EPSG:4326") if points.crs is not None else points.geometry
+    data = mapsafe.packed_collection(
+        {"label": [mapsafe.plain(x) for x in texts]},
+        mapsafe.pack_geometries(shown.to_numpy(), POINT_DECIMALS), POINT_DECIMALS)
     return mapsafe.TextLayer(
         data, name=name, tooltip="label",
         style={"radius": radius, "color": colour, "weight": 1.5, "fill": True,
@@ -144,37 +156,51 @@ def points_layer(points: gpd.GeoDataFrame, *, name: str, colour: str, radius: in
     )
 
 
+def base(communes_view: bool) -> folium.Map:
+    """The Couverture map's base, the same on every run of a view (see :func:`coverage_map`):
+    the communes view draws its own shaded communes, the cells view the outlines."""
+    if communes_view:
+        return basemap.base_map(credits="Insee, IGN Admin Express, Filosofi 2017",
+                                outlines=False)
+    return basemap.base_map(canvas=True, credits="Insee, Filosofi 2017")
+
+
 def coverage_map(*, communes_view: bool, shaded: gpd.GeoDataFrame, value_col: str,
                  share_title: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  grid: gpd.GeoDataFrame | None, cell_minutes: np.ndarray | None, mode: str,
                  places: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None,
-                 clickable: bool = False) -> tuple[folium.Map, list[Legend]]:
+                 clickable: bool = False, zones_data: dict | None = None,
+                 ) -> tuple[folium.Map, list[folium.FeatureGroup], list[Legend]]:
     """The Couverture map: communes shaded by share (with white zones) or cells by time.
 
-    ``added``: the what-if points (``name`` column), drawn above the places.
-    ``clickable``: the map takes clicks anywhere (to add a point): the white zones are
-    drawn without popups so that a click inside one reaches the map.
+    Returns the base map (:func:`base`, the same whatever the result), the layer groups
+    drawn on it (what changes with the request: shown with ``ui.maps.show(…, layers=…)``)
+    and the legends. ``added``: the what-if points (``name`` column), drawn above the
+    places. ``clickable``: the map takes clicks anywhere (to add a point): the white zones
+    are drawn without popups so that a click inside one reaches the map. ``zones_data``:
+    the zones' :func:`zones_collection`, when already prepared.
     """
-    from geo import basemap, choropleth
+    from geo import choropleth
 
     legends: list[Legend] = []
+    groups: list[folium.FeatureGroup] = []
+    m = base(communes_view)
     if communes_view:
-        m = basemap.base_map(credits="Insee, IGN Admin Express, Filosofi 2017")
         layer, leg = choropleth.commune_layer(
             shaded, shaded[value_col], title=share_title, unit="%",
             tooltip_fields={"nom": "Commune", "epci_court": "EPCI", "valeur": share_title})
-        layer.add_to(m)
+        groups.append(basemap.group(layer))
         legends.append(leg)
         if len(zones):
-            zones_layer(zones, interactive=not clickable).add_to(m)
+            groups.append(basemap.group(zones_layer(zones, interactive=not clickable,
+                                                    data=zones_data)))
     else:
-        m = basemap.base_map(canvas=True, credits="Insee, Filosofi 2017")
-        basemap.add_outlines(m, communes)
         glayer, leg = time_grid_layer(grid, cell_minutes, mode)
-        glayer.add_to(m)
+        groups.append(basemap.group(glayer))
         legends.append(leg)
-    points_layer(places, name="Lieux", colour=PLACE_COLOUR, radius=3).add_to(m)
+    groups.append(basemap.group(points_layer(places, name="Lieux", colour=PLACE_COLOUR,
+                                             radius=3)))
     if added is not None and len(added):
-        points_layer(added, name="Points ajoutés", colour=WHATIF_COLOUR, radius=7).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    return m, legends
+        groups.append(basemap.group(points_layer(added, name="Points ajoutés",
+                                                 colour=WHATIF_COLOUR, radius=7)))
+    return m, groups, legends

@@ -32,8 +32,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import folium
+import numpy as np
 from branca.element import Element, Figure
-from folium.elements import Template
+from folium.elements import ElementAddToElement, Template
 
 #: Characters written as entities in HTML text so that no context folium uses can read
 #: them as code: the template literal (`` ` ``, ``$``, ``\\``) and Jinja (``{``, ``}``).
@@ -41,6 +42,7 @@ _HTML_EXTRA = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#
                              "}": "&#125;"})
 #: Characters escaped inside JSON strings embedded in a template-rendered ``<script>``.
 _JSON_ESCAPES = {c: f"\\u{ord(c):04x}" for c in "{}<>&'`$\u2028\u2029"}
+_JSON_TRANSLATE = str.maketrans(_JSON_ESCAPES)
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 #: Jinja's opening delimiters; none may survive into a map's rendered source.
 TEMPLATE_DELIMITERS = ("{{", "{%", "{#")
@@ -69,8 +71,7 @@ def safe_url(value: object) -> str | None:
 
 
 def _escape_string(match: re.Match[str]) -> str:
-    token = match.group(0)
-    return "".join(_JSON_ESCAPES.get(c, c) for c in token)
+    return match.group(0).translate(_JSON_TRANSLATE)
 
 
 def inert_json(obj: Any) -> str:
@@ -132,11 +133,54 @@ _LAYER_JS = """
   function styleOf(f) {
     return Object.assign({}, o.style, (f && f.properties && f.properties._style) || {});
   }
+  // Packed geometries (see pack_geometries): integer coordinates, each ring's first
+  // vertex then the differences, divided by fc.quantum; rings closed again here.
+  function run(a, k, close) {
+    var out = [], x = 0, y = 0, i;
+    for (i = 0; i + 1 < a.length; i += 2) { x += a[i]; y += a[i + 1]; out.push([x / k, y / k]); }
+    if (close && out.length) { out.push(out[0]); }
+    return out;
+  }
+  var TYPES = [null, 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString',
+               'MultiPolygon'];
+  function unpack(g, k) {
+    var q = g.q, t = g.type;
+    if (t === 'Point') { return {type: t, coordinates: [q[0] / k, q[1] / k]}; }
+    if (t === 'MultiPoint' || t === 'LineString') { return {type: t, coordinates: run(q, k)}; }
+    if (t === 'MultiLineString') {
+      return {type: t, coordinates: q.map(function (r) { return run(r, k); })};
+    }
+    if (t === 'Polygon') {
+      return {type: t, coordinates: q.map(function (r) { return run(r, k, true); })};
+    }
+    return {type: t, coordinates: q.map(function (p) {
+      return p.map(function (r) { return run(r, k, true); });
+    })};
+  }
+  if (fc.shapes) {  // columns of properties and [type, packed] shapes (packed_collection)
+    var cols = fc.columns || {};
+    fc.features = fc.shapes.map(function (s, i) {
+      var p = {}, c;
+      for (c in cols) { if (Object.prototype.hasOwnProperty.call(cols, c)) { p[c] = cols[c][i]; } }
+      return {type: 'Feature', properties: p,
+              geometry: s ? {type: TYPES[s[0]], q: s[1]} : null};
+    });
+  }
+  (fc.features || []).forEach(function (f) {
+    if (f.geometry && f.geometry.q) { f.geometry = unpack(f.geometry, fc.quantum); }
+  });
+  function marker(f, ll) {
+    var s = styleOf(f), h = o.square;
+    if (h) {  // a square cell of half-size h = [dlon, dlat] around the point
+      return L.rectangle([[ll.lat - h[1], ll.lng - h[0]], [ll.lat + h[1], ll.lng + h[0]]], s);
+    }
+    return L.circleMarker(ll, s);
+  }
   var layer = L.geoJSON(fc, {
     pane: o.pane || 'overlayPane',
     interactive: o.interactive,
     style: styleOf,
-    pointToLayer: function (f, ll) { return L.circleMarker(ll, styleOf(f)); },
+    pointToLayer: marker,
     onEachFeature: function (f, l) {
       var p = f.properties || {};
       if (o.tooltip && p[o.tooltip] !== undefined && p[o.tooltip] !== null) {
@@ -167,6 +211,8 @@ class TextLayer(folium.map.Layer):
     ``title``/``fields``: the popup, a title property then ``(property, French label)``
     rows, or ``(property, label, "link")`` for a link checked by :func:`safe_url`.
     ``tooltip_fields``: a tooltip made of such rows instead of one property.
+    ``square``: points are drawn as squares of half-size ``(dlon, dlat)`` (the 200 m cells)
+    instead of circles. Geometries may be packed (:func:`pack_geometries`).
     """
 
     _template = Template(
@@ -183,7 +229,8 @@ var {{ this.get_name() }} = """ + _LAYER_JS + """({{ this.data_json }}, {{ this.
                  highlight: Mapping | None = None,
                  interactive: bool = True, pane: str | None = None,
                  tooltip_options: Mapping[str, Any] | None = None, overlay: bool = True,
-                 control: bool = True, show: bool = True) -> None:
+                 control: bool = True, show: bool = True,
+                 square: tuple[float, float] | None = None) -> None:
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "TextLayer"
         fields = [tuple(f) for f in fields]
@@ -196,10 +243,38 @@ var {{ this.get_name() }} = """ + _LAYER_JS + """({{ this.data_json }}, {{ this.
                    "tooltipFields": [list(f) for f in tooltip_fields] or None,
                    "highlight": dict(highlight or {}) or None,
                    "interactive": interactive, "pane": pane,
-                   "tooltipOptions": dict(tooltip_options or {})}
+                   "tooltipOptions": dict(tooltip_options or {}),
+                   "square": None if square is None else [float(v) for v in square]}
         self.data = data
         self.data_json = inert_json(data)
         self.options_json = inert_json(options)
+
+    def render(self, **kwargs) -> None:
+        """As folium's, except that the rendered script goes into the page as text: folium
+        would parse it as a template once more (see the module docstring), pointless for
+        inert JSON and slow for a layer of hundreds of shapes."""
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise ValueError("Une couche ne se dessine que dans une carte.")
+        script = self._template.module.__dict__["script"]
+        figure.script.add_child(_Text(script(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _Text(Element):
+    """Text put in a page as it is (never read as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
 
 
 def _check_links(data: Mapping[str, Any], prop: str) -> None:
@@ -208,6 +283,10 @@ def _check_links(data: Mapping[str, Any], prop: str) -> None:
         props = feature.get("properties") or {}
         if prop in props and props[prop] is not None and safe_url(props[prop]) is None:
             props[prop] = None
+    column = (data.get("columns") or {}).get(prop)
+    for i, value in enumerate(column or []):
+        if value is not None and safe_url(value) is None:
+            column[i] = None
 
 
 def feature(geometry: Mapping[str, Any] | None, properties: Mapping[str, Any]) -> dict:
@@ -222,9 +301,166 @@ def point(lon: float, lat: float) -> dict:
     return {"type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]}
 
 
-def collection(features: Iterable[Mapping[str, Any]]) -> dict:
-    """A GeoJSON FeatureCollection."""
-    return {"type": "FeatureCollection", "features": list(features)}
+def collection(features: Iterable[Mapping[str, Any]], *, decimals: int | None = None) -> dict:
+    """A GeoJSON FeatureCollection; ``decimals``: its geometries are packed with
+    :func:`pack_geometries` at that precision (the browser unpacks them)."""
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": list(features)}
+    if decimals is not None:
+        out["quantum"] = 10 ** int(decimals)
+    return out
+
+
+#: shapely type ids → the families packed together (ragged arrays of one kind).
+_POINTS, _LINES, _POLYGONS = (0, 4), (1, 5), (3, 6)
+
+
+def _ring_deltas(q: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each run's first vertex, then the differences to the previous vertex."""
+    d = q.copy()
+    d[1:] -= q[:-1]
+    d[starts] = q[starts]
+    return d
+
+
+def pack_geometries(geometries: Sequence[Any] | np.ndarray, decimals: int = 5
+                    ) -> list[dict | None]:
+    """Compact GeoJSON geometries for a map (EPSG:4326 shapely geometries in, lon/lat).
+
+    Coordinates are rounded to ``decimals`` (5: about 1 m) and written as integers: the
+    first vertex of every ring or line, then the difference to the previous vertex (a
+    polygon's closing vertex is dropped), as ``{"type": …, "q": […]}`` with the nesting
+    of GeoJSON's ``coordinates``. About three times smaller than GeoJSON text; put in a
+    :func:`collection` with the same ``decimals``, a :class:`TextLayer` unpacks them in
+    the browser. Only numbers: nothing here is text. Missing or empty geometries → None.
+    """
+    import shapely
+
+    geoms = np.asarray(geometries, dtype=object)
+    out: list[dict | None] = [None] * len(geoms)
+    if not len(geoms):
+        return out
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    types = np.full(len(geoms), -1)
+    types[present] = shapely.get_type_id(geoms[present])
+    scale = 10.0 ** int(decimals)
+    for family in (_POINTS, _LINES, _POLYGONS):
+        rows = np.flatnonzero(np.isin(types, family))
+        if not len(rows):
+            continue
+        _, coords, offsets = shapely.to_ragged_array(geoms[rows])
+        q = np.rint(coords[:, :2] * scale).astype(np.int64)
+        single = types[rows] == family[0]
+        if family is _POINTS and not len(offsets):  # points only
+            for r, (x, y) in zip(rows, q.tolist(), strict=True):
+                out[r] = {"type": "Point", "q": [x, y]}
+            continue
+        if family is _POINTS:  # multipoints (points promoted): one run per geometry
+            (geom_off,) = offsets
+            d = _ring_deltas(q, geom_off[:-1][np.diff(geom_off) > 0]).ravel().tolist()
+            for j, r in enumerate(rows):
+                a, b = geom_off[j], geom_off[j + 1]
+                flat = d[2 * a:2 * b]
+                out[r] = ({"type": "Point", "q": [q[a, 0].item(), q[a, 1].item()]}
+                          if single[j] else {"type": "MultiPoint", "q": flat})
+            continue
+        if family is _LINES:
+            line_off = offsets[0]
+            geom_off = offsets[1] if len(offsets) > 1 else np.arange(len(rows) + 1)
+            keep_from, drop_last = line_off[:-1], False
+        else:
+            line_off = offsets[0]  # rings
+            poly_off = offsets[1]
+            geom_off = offsets[2] if len(offsets) > 2 else np.arange(len(rows) + 1)
+            keep_from, drop_last = line_off[:-1], True
+        d = _ring_deltas(q, keep_from).ravel().tolist()
+
+        def run(i: int, d=d, line_off=line_off, drop_last=drop_last) -> list[int]:
+            a, b = line_off[i], line_off[i + 1] - (1 if drop_last else 0)
+            return d[2 * a:2 * b]
+
+        for j, r in enumerate(rows):
+            if family is _LINES:
+                lines = [run(i) for i in range(geom_off[j], geom_off[j + 1])]
+                out[r] = ({"type": "LineString", "q": lines[0]} if single[j] else
+                          {"type": "MultiLineString", "q": lines})
+            else:
+                polys = [[run(i) for i in range(poly_off[p], poly_off[p + 1])]
+                         for p in range(geom_off[j], geom_off[j + 1])]
+                out[r] = ({"type": "Polygon", "q": polys[0]} if single[j] else
+                          {"type": "MultiPolygon", "q": polys})
+    return out
+
+
+#: GeoJSON geometry types by the code a :func:`packed_collection` gives them.
+SHAPE_TYPES = (None, "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+               "MultiPolygon")
+
+
+def packed_collection(properties: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]],
+                      geometries: Sequence[Mapping[str, Any] | None], decimals: int
+                      ) -> dict[str, Any]:
+    """A FeatureCollection written compactly for a map: the properties as columns (each
+    key once, not once per feature), the geometries packed (:func:`pack_geometries`) as
+    ``[type code, packed]``; the browser (:class:`TextLayer`) rebuilds the features.
+
+    ``properties``: one mapping per geometry, or columns (key → one value per geometry).
+    """
+    n = len(geometries)
+    if isinstance(properties, Mapping):
+        columns = {str(k): [jsonable(v) if not isinstance(v, dict) else v for v in values]
+                   for k, values in properties.items()}
+    else:
+        keys = list(dict.fromkeys(k for p in properties for k in p))
+        columns = {str(k): [(p.get(k) if isinstance(p.get(k), dict) else jsonable(p.get(k)))
+                            for p in properties] for k in keys}
+    if any(len(v) != n for v in columns.values()):
+        raise ValueError("une valeur par géométrie dans chaque colonne")
+    code = {t: i for i, t in enumerate(SHAPE_TYPES) if t}
+    shapes = [None if g is None else [code[g["type"]], g["q"]] for g in geometries]
+    return {"type": "FeatureCollection", "quantum": 10 ** int(decimals), "columns": columns,
+            "shapes": shapes, "features": []}
+
+
+def unpack_geometry(geometry: Mapping[str, Any] | None, quantum: float
+                    ) -> dict[str, Any] | None:
+    """The GeoJSON geometry of a packed one (what the browser rebuilds; see
+    :func:`pack_geometries`). Plain GeoJSON is returned as it is."""
+    if geometry is None or "q" not in geometry:
+        return None if geometry is None else dict(geometry)
+
+    def run(a: Sequence[int], close: bool = False) -> list[list[float]]:
+        xy = np.cumsum(np.asarray(a, dtype=np.int64).reshape(-1, 2), axis=0) / quantum
+        out = xy.tolist()
+        return [*out, out[0]] if close and out else out
+
+    t, q = geometry["type"], geometry["q"]
+    if t == "Point":
+        coords: Any = [q[0] / quantum, q[1] / quantum]
+    elif t in ("MultiPoint", "LineString"):
+        coords = run(q)
+    elif t == "MultiLineString":
+        coords = [run(r) for r in q]
+    elif t == "Polygon":
+        coords = [run(r, True) for r in q]
+    else:
+        coords = [[run(r, True) for r in p] for p in q]
+    return {"type": t, "coordinates": coords}
+
+
+def unpack_collection(fc: Mapping[str, Any]) -> dict[str, Any]:
+    """A :func:`collection` or :func:`packed_collection` rebuilt as plain GeoJSON (what the
+    browser draws)."""
+    quantum = fc.get("quantum", 1)
+    features = list(fc.get("features", []))
+    if "shapes" in fc:
+        columns = fc.get("columns", {})
+        features = [{"type": "Feature",
+                     "properties": {k: v[i] for k, v in columns.items()},
+                     "geometry": None if s is None else {"type": SHAPE_TYPES[s[0]],
+                                                         "q": s[1]}}
+                    for i, s in enumerate(fc["shapes"])]
+    return {"type": "FeatureCollection", "features": [
+        {**f, "geometry": unpack_geometry(f.get("geometry"), quantum)} for f in features]}
 
 
 # --------------------------------------------------------------------------- checks

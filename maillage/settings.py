@@ -72,6 +72,15 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"Réglage {name} invalide : {value!r} n'est pas un nombre.") from exc
 
 
+def _env_positive_float(name: str, default: float) -> float:
+    """A number setting that must be above zero (a typo or a zero fails loudly)."""
+    number = _env_float(name, default)
+    if not number > 0:
+        raise ValueError(f"Réglage {name} invalide : {number!r} (un nombre positif est "
+                         "attendu).")
+    return number
+
+
 # --- import bounds (security issue #13): integer helper --------------------------------
 def _env_int(name: str, default: int) -> int:
     """A positive integer setting (``20_000`` accepted); a typo fails loudly."""
@@ -110,6 +119,10 @@ class Settings:
     #: to ``X-Forwarded-For`` (``MAILLAGE_TRUST_PROXY=1``; never set it without a proxy:
     #: a visitor could then forge the address the sign-in throttle counts).
     trust_proxy: bool = False
+    #: Longest life of a sign-in, in hours, counted from the sign-in itself: a reload keeps
+    #: the account signed in until then, never longer (``MAILLAGE_SESSION_HOURS``; see
+    #: :mod:`maillage.sessions`).
+    session_hours: float = 12.0
     # --- import bounds (security issue #13): every CSV import (places, indicators,
     # tour stops, pages and CLI) reads through maillage.bounded_csv with these limits.
     #: Largest file accepted, in bytes (``MAILLAGE_IMPORT_MAX_BYTES``; 20 Mo).
@@ -132,6 +145,14 @@ class Settings:
     #: Address of the public dashboard, printed in the documents' QR codes and links
     #: (``MAILLAGE_PUBLIC_URL``, no trailing slash).
     public_url: str = "http://localhost:8501"
+    # --- label applications (issue #16): maillage/registry/applications.py
+    #: Most applications one client (IP address) may file in an hour
+    #: (``MAILLAGE_APPLICATIONS_PER_CLIENT``).
+    applications_per_client: int = 3
+    #: Most applications filed by everyone together in an hour
+    #: (``MAILLAGE_APPLICATIONS_PER_HOUR``).
+    applications_per_hour: int = 30
+    # --- end of label applications
 
     @property
     def cache_dir(self) -> Path:
@@ -167,6 +188,7 @@ def from_env() -> Settings:
         http_timeout=_env_float("MAILLAGE_HTTP_TIMEOUT", base.http_timeout),
         trust_proxy=os.environ.get("MAILLAGE_TRUST_PROXY", "").strip().lower()
         in ("1", "oui", "true", "yes"),
+        session_hours=_env_positive_float("MAILLAGE_SESSION_HOURS", base.session_hours),
         # import bounds (security issue #13)
         import_max_bytes=_env_int("MAILLAGE_IMPORT_MAX_BYTES", base.import_max_bytes),
         import_max_rows=_env_int("MAILLAGE_IMPORT_MAX_ROWS", base.import_max_rows),
@@ -179,6 +201,11 @@ def from_env() -> Settings:
                                         base.candidate_road_max_m),
         public_url=(os.environ.get("MAILLAGE_PUBLIC_URL", "").strip().rstrip("/")
                     or base.public_url),
+        # label applications (issue #16)
+        applications_per_client=_env_int("MAILLAGE_APPLICATIONS_PER_CLIENT",
+                                         base.applications_per_client),
+        applications_per_hour=_env_int("MAILLAGE_APPLICATIONS_PER_HOUR",
+                                       base.applications_per_hour),
     )
 
 

@@ -16,6 +16,7 @@ from ui import data, maps, widgets
 from ui import trouver as trouver_ui
 
 FINDER_PAGE = "pages/trouver.py"
+APPLY_PAGE = "pages/devenir_point_numerique.py"
 ALL = "Toute la Martinique"
 
 
@@ -39,6 +40,13 @@ def find_entry() -> None:
         if query.strip():
             st.switch_page(FINDER_PAGE, query_params={"q": query.strip()})
         st.warning("Tapez une adresse, une rue ou une commune, puis « Chercher ».")
+
+
+def apply_entry() -> None:
+    """For a shop, café or association that wants to help: the label application."""
+    st.page_link(APPLY_PAGE, label="Votre lieu aide avec le numérique ? Devenez point "
+                                   "numérique (candidature au label)",
+                 icon=":material/how_to_reg:")
 
 
 def intro() -> None:
@@ -148,6 +156,7 @@ def credits() -> None:
 def main() -> None:
     header()
     find_entry()
+    apply_entry()
     intro()
     communes, profile = load()
     indicator, epci, show_grid = choices(communes)

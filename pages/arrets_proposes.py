@@ -110,14 +110,21 @@ def save_section(actor: Actor | None, request: StopsRequest, result: StopsResult
                "Tournées.")
 
 
-def main() -> None:
-    actor = header()
+@st.fragment
+def proposal(actor: Actor | None) -> None:
+    """Inputs, answer, map, tables and saving: every change of the inputs reruns this
+    section alone (the title, the sign-in box and the credits stay)."""
     request = inputs()
     result = compute(request)
     if result is None:
-        st.stop()
+        return
     results(result)
     save_section(actor, request, result)
+
+
+def main() -> None:
+    actor = header()
+    proposal(actor)
     widgets.credits(["filosofi", "mairies", "bus_stops", "communes_geo", "ifn"])
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import plotly.express as px
 import streamlit as st
 
 from analysis import coverage
@@ -42,9 +41,12 @@ def header() -> None:
 
 
 def _clear() -> None:
-    """Forget this visitor's hypotheses (runs before the widgets are drawn again)."""
+    """Forget this visitor's hypotheses (runs before the widgets are drawn again).
+
+    The last map click (``cov_last_click``) is kept: the map stays the same component and
+    still returns that click, which must not come back as a point.
+    """
     st.session_state[STATE] = []
-    st.session_state.pop("cov_last_click", None)
     st.session_state["cov_removed"] = []
 
 
@@ -134,12 +136,8 @@ def whatif_inputs(request: CoverageRequest, places) -> CoverageRequest:
         widgets.error(exc)
         st.stop()
     h1, h2, h3 = st.columns([1.3, 1.6, 1])
-    hall_name = h1.selectbox("Ajouter une mairie comme point", ["—", *halls["name"]],
-                             key="cov_hall")
-    if h1.button("Ajouter ce point", disabled=hall_name == "—"):
-        row = halls[halls["name"] == hall_name].iloc[0]
-        st.session_state[STATE].append((float(row.geometry.x), float(row.geometry.y),
-                                        hall_name))
+    with h1:
+        hall_picker(halls)
     labels = cov.place_labels(places)
     removed = h2.multiselect("Retirer des lieux existants", list(labels),
                              format_func=labels.get, key="cov_removed",
@@ -149,16 +147,31 @@ def whatif_inputs(request: CoverageRequest, places) -> CoverageRequest:
                    "un point (les fiches des zones ne s'ouvrent plus).")
     h3.button("Effacer les hypothèses", on_click=_clear)
     points = tuple(st.session_state[STATE])
+    caption = st.empty()  # always there: the map below keeps its place (and stays loaded)
     if points:
-        st.caption(cov.points_caption(points))
+        caption.caption(cov.points_caption(points))
     return replace(request, added=points, removed=tuple(removed))
 
 
-def compute(svc: CoverageService, request: CoverageRequest) -> CoverageResult:
+@st.fragment
+def hall_picker(halls) -> None:
+    """« Ajouter une mairie comme point »: picking one reruns only this box; adding it
+    changes every figure of the page (full rerun)."""
+    hall_name = st.selectbox("Ajouter une mairie comme point", ["—", *halls["name"]],
+                             key="cov_hall")
+    if st.button("Ajouter ce point", disabled=hall_name == "—"):
+        row = halls[halls["name"] == hall_name].iloc[0]
+        st.session_state[STATE].append((float(row.geometry.x), float(row.geometry.y),
+                                        hall_name))
+        st.rerun()
+
+
+def compute(svc: CoverageService, request: CoverageRequest, places) -> CoverageResult:
     """Run the service with a progress bar; a refused point is dropped with a French message."""
-    progress = st.progress(0.0, text="Chargement du réseau routier…")
+    progress = st.empty()
     try:
-        result = svc.run(request, progress=lambda f, text: progress.progress(f, text=text))
+        result = cov.run(svc, request, places, progress=lambda f, text: progress.progress(
+            f, text=text))
     except MaillageError as exc:
         progress.empty()
         widgets.error(exc)
@@ -179,15 +192,19 @@ def headline(res: CoverageResult) -> None:
     st.caption(cov.summary(res))
 
 
+@st.fragment
 def coverage_map(svc: CoverageService, res: CoverageResult, measure: str) -> None:
-    """Communes shaded by share with the white zones, or the cells by time; click to add."""
+    """Communes shaded by share with the white zones, or the cells by time; click to add.
+
+    A fragment: changing the view reruns only the map."""
     view = st.radio("Carte", ["Communes et zones blanches", "Carreaux : temps de trajet"],
                     horizontal=True, key="cov_view")
     clickable = bool(st.session_state.get("cov_click"))
-    m, legends = coverage_layers.coverage_map(
+    m, groups, legends = coverage_layers.coverage_map(
         **cov.map_inputs(res, svc, measure, communes_view=view.startswith("Communes")),
         clickable=clickable)
-    out = maps.show(m, height=600, returned_objects=["last_clicked"], key=f"cov_map_{view[:4]}")
+    out = maps.show(m, height=600, returned_objects=["last_clicked"], key=f"cov_map_{view[:4]}",
+                    layers=groups, layer_control=True)
     for leg in legends:
         widgets.legend(leg)
     st.caption(cov.map_caption(res, clickable))
@@ -217,15 +234,8 @@ def whatif_results(res: CoverageResult) -> None:
 def charts(res: CoverageResult, measure: str) -> None:
     """Share reached by minute (EPCI, island), and the communes' shares."""
     st.subheader("Part de la population atteinte selon le temps")
-    fig = px.line(cov.curve(res), x="minutes", y="share", color="name", line_dash="Situation",
-                  labels={"minutes": f"Minutes {MODE_TEXT[res.request.mode]}",
-                          "share": "Habitants atteints (%)", "name": "Territoire"})
-    fig.update_yaxes(range=[0, 100])
-    theme.chart(fig)
-    fig2 = px.bar(cov.bars(res, measure), x="share", y="name", color="epci", orientation="h",
-                  labels={"share": cov.share_title(res, measure), "name": "Commune",
-                          "epci": "EPCI"}, height=760)
-    theme.chart(fig2)
+    theme.chart(cov.curve_figure(res))
+    theme.chart(cov.bars_figure(res, measure))
 
 
 def tables(res: CoverageResult) -> None:
@@ -233,8 +243,8 @@ def tables(res: CoverageResult) -> None:
     st.subheader("Tableaux")
     fr = cov.tables_fr(res)
     st.dataframe(fr, hide_index=True, width="stretch")
-    st.download_button("Télécharger les tableaux (CSV pour Excel)", cov.tables_csv(res),
-                       file_name=cov.tables_file_name(res), mime="text/csv")
+    st.download_button("Télécharger les tableaux (CSV pour Excel)", cov.tables_csv_builder(res),
+                       file_name=cov.tables_file_name(res), mime="text/csv", on_click="ignore")
     st.caption("Fichier pour Excel en français : colonnes séparées par « ; », virgule "
                "décimale, habitants et ménages arrondis à l'unité, parts en % à une décimale. "
                "Le nom du fichier dit le scénario (mode, seuils, pondération, hypothèses).")
@@ -246,13 +256,16 @@ def white_zones(res: CoverageResult) -> None:
     if not len(res.zones):
         return
     st.dataframe(cov.zones_fr(res), hide_index=True, width="stretch")
-    st.download_button("Télécharger les zones blanches (GeoJSON)", cov.zones_geojson(res),
-                       file_name=cov.zones_file_name(res), mime="application/geo+json")
+    st.download_button("Télécharger les zones blanches (GeoJSON)",
+                       cov.zones_geojson_builder(res), file_name=cov.zones_file_name(res),
+                       mime="application/geo+json", on_click="ignore")
     st.caption(cov.zones_keys_caption())
 
 
+@st.fragment
 def report(res: CoverageResult) -> None:
-    """« Télécharger le rapport »: the document for a council, from the same service."""
+    """« Télécharger le rapport »: the document for a council, from the same service
+    (a fragment: choosing the territory reruns only this section)."""
     st.subheader("Rapport à imprimer")
     c1, c2 = st.columns([1, 2])
     scope = c1.selectbox("Territoire du rapport", [ISLAND, *cov.epci_names()],
@@ -280,7 +293,7 @@ def main() -> None:
     request, measure = inputs(svc)
     places = selected_places(svc, request)
     request = whatif_inputs(request, places)
-    res = compute(svc, request)
+    res = compute(svc, request, places)
     headline(res)
     coverage_map(svc, res, measure)
     whatif_results(res)

@@ -31,6 +31,22 @@ def _hall_changed() -> None:
         st.session_state["origin"] = (float(row["lon"]), float(row["lat"]))
 
 
+def take_click(clicked: dict | None) -> bool:
+    """A new click on the map becomes the start point (and clears the town-hall choice);
+    returns whether it was new."""
+    if not clicked:
+        return False
+    point = (clicked["lng"], clicked["lat"])
+    if point == st.session_state.get("clicked"):
+        return False
+    st.session_state["clicked"] = point
+    st.session_state["origin"] = point
+    # the town-hall selector is reset before it is drawn (at once when the click is read at
+    # the top of the run, else at the top of the next one)
+    st.session_state["iso_hall_reset"] = True
+    return True
+
+
 def inputs() -> tuple[str, str]:
     """Mode, thresholds and the town-hall shortcut."""
     if st.session_state.pop("iso_hall_reset", False):  # a map click replaced the town hall
@@ -52,25 +68,24 @@ def compute(mode: str, minutes_text: str) -> IsochroneResult | None:
     try:
         request = IsochroneRequest((origin,), tuple(isochrone.parse_minutes(minutes_text)), mode)
         with st.spinner("Calcul des isochrones…"):
-            return ui.service().run(request)
+            return ui.run(request)
     except MaillageError as exc:
         widgets.error(exc)
         return None
 
 
 def draw_map(result: IsochroneResult | None) -> None:
-    """The map; a click moves the start point (and clears the town-hall choice)."""
+    """The map; a click moves the start point (and clears the town-hall choice).
+
+    The map stays the same between start points: only its layers (bands, start) change,
+    and they move the view onto the new bands."""
     origin = st.session_state.get("origin")
-    m = isochrone_layer.isochrone_map(None if result is None else result.bands, origin)
-    clicked = maps.show(m, height=560, returned_objects=["last_clicked"], key="iso_map")
-    if clicked and clicked.get("last_clicked"):
-        point = (clicked["last_clicked"]["lng"], clicked["last_clicked"]["lat"])
-        if point != st.session_state.get("clicked"):
-            st.session_state["clicked"] = point
-            st.session_state["origin"] = point
-            # the selector was drawn in this run: it is reset at the top of the next one
-            st.session_state["iso_hall_reset"] = True
-            st.rerun()
+    m, layers = isochrone_layer.isochrone_map(None if result is None else result.bands,
+                                              origin)
+    out = maps.show(m, height=560, returned_objects=["last_clicked"], key="iso_map",
+                    layers=layers)
+    if take_click((out or {}).get("last_clicked")):  # not seen at the top of this run
+        st.rerun(scope="fragment")
     if result is not None:
         widgets.swatches(ui.legend_items(result), title="Temps de trajet")
 
@@ -96,12 +111,21 @@ def results(result: IsochroneResult | None, mode: str) -> None:
                        file_name=f"isochrones-{mode}.geojson", mime="application/geo+json")
 
 
-def main() -> None:
-    header()
+@st.fragment
+def explorer() -> None:
+    """Inputs, bands, map and table: everything a click or a choice changes, rerun alone
+    (the title and the credits stay). A click on the map is read first, so its bands are
+    drawn in the same run."""
+    take_click(maps.value("iso_map").get("last_clicked"))
     mode, minutes_text = inputs()
     result = compute(mode, minutes_text)
     draw_map(result)
     results(result, mode)
+
+
+def main() -> None:
+    header()
+    explorer()
     widgets.credits(["filosofi", "mairies", "communes_geo"])
 
 

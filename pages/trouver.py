@@ -192,8 +192,10 @@ def chosen_route(F: Finder, answer: finder_mod.Answer, results: list[dict]):
 def draw_map(start: Start, results: list[dict], chosen: str, route, order: str,
              height: int) -> None:
     """The map (start, places, route); a tap on it searches around the tapped point."""
-    m = finder_layer.finder_map(start.point, start.label, results, chosen, route, order)
-    out = maps.show(m, height=height, key="trouver-map", returned_objects=["last_clicked"])
+    m, layers = finder_layer.finder_map(start.point, start.label, results, chosen, route,
+                                        order)
+    out = maps.show(m, height=height, key="trouver-map", returned_objects=["last_clicked"],
+                    layers=layers)
     clicked = (out or {}).get("last_clicked")
     if clicked and clicked != st.session_state.get("trouver_last_click"):
         st.session_state["trouver_last_click"] = clicked

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import http.server
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -38,14 +41,49 @@ def mirror() -> Path:
     return path
 
 
+def _run_root(factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of the whole test run: under pytest-xdist, the parent of the
+    workers' own folders, so that what is prepared once is shared by every worker."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _prepared_once(root: Path) -> Path:
+    """Run the real data step once per test run (workers wait on a file lock)."""
+    master = root / "prepared-master"
+    with open(root / "prepared-master.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (master / ".prepared").exists():
+            shutil.rmtree(master, ignore_errors=True)
+            master.mkdir()
+            env = {**os.environ, "MAILLAGE_DATA_DIR": str(master)}
+            subprocess.run([sys.executable, "-m", "maillage.cli", "data"], cwd=ROOT, env=env,
+                           check=True, capture_output=True, timeout=900)
+            (master / ".prepared").touch()
+    return master
+
+
+def copy_data_dir(src: Path, dst: Path) -> Path:
+    """A private copy of a prepared data folder: the database is copied, the caches under
+    ``build/`` are hard links (they are only ever replaced whole, by ``os.replace`` in
+    :func:`geo.cache.write`, so a test that rebuilds one never changes the original)."""
+    def link_or_copy(a: str, b: str) -> str:
+        if Path(a).resolve().is_relative_to((src / "build").resolve()):
+            os.link(a, b)
+            return b
+        return shutil.copy2(a, b)
+
+    shutil.copytree(src, dst, copy_function=link_or_copy, dirs_exist_ok=True)
+    (dst / ".prepared").unlink(missing_ok=True)
+    return dst
+
+
 @pytest.fixture(scope="session")
 def prepared_data_dir(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
-    """A data folder prepared once by the real data step (layers, graphs, registry)."""
-    data_dir = tmp_path_factory.mktemp("prepared-data")
-    env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
-    subprocess.run([sys.executable, "-m", "maillage.cli", "data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=900)
-    return data_dir
+    """A data folder prepared by the real data step (layers, graphs, registry): the step
+    runs once per test run, and each test process works on its own copy of it."""
+    master = _prepared_once(_run_root(tmp_path_factory))
+    return copy_data_dir(master, tmp_path_factory.mktemp("prepared-data"))
 
 
 @pytest.fixture(scope="session")
@@ -124,15 +162,42 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield request.getfixturevalue("postgres_url")
 
 
+def _fuzz_counts() -> dict[str, dict[str, int]]:
+    """The fuzzed imports' counts of this process."""
+    fuzz = sys.modules.get("tests.fuzz_files")
+    if fuzz is None:
+        return {}
+    return {name: dict(c) for name, c in sorted(fuzz.COUNTS.items())}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under pytest-xdist, each worker leaves its fuzz counts for the controller's summary."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    counts = _fuzz_counts()
+    if worker and factory is not None and counts:
+        path = factory.getbasetemp().parent / f"fuzz-counts-{worker}.json"
+        path.write_text(json.dumps(counts, ensure_ascii=False), encoding="utf-8")
+
+
+def _all_fuzz_counts(config: pytest.Config) -> dict[str, dict[str, int]]:
+    """This process's counts plus those the xdist workers left (see above)."""
+    from collections import Counter
+
+    total: dict[str, Counter] = {k: Counter(v) for k, v in _fuzz_counts().items()}
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None and not os.environ.get("PYTEST_XDIST_WORKER"):
+        for path in sorted(factory.getbasetemp().glob("fuzz-counts-*.json")):
+            for name, c in json.loads(path.read_text(encoding="utf-8")).items():
+                total.setdefault(name, Counter()).update(c)
+    return {name: dict(c) for name, c in sorted(total.items())}
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Print (and save as JSON under the pytest temp folder) the fuzzed imports' counts."""
-    import json
-    import sys
-
-    fuzz = sys.modules.get("tests.fuzz_files")
-    if fuzz is None or not fuzz.COUNTS:
+    counts = _all_fuzz_counts(config)
+    if not counts:
         return
-    counts = {name: dict(c) for name, c in sorted(fuzz.COUNTS.items())}
     terminalreporter.section("imports fuzzés (hypothesis)")
     for name, c in counts.items():
         terminalreporter.write_line(f"{name}: {c.get('générés', 0)} fichiers générés, "

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
-from geo import coverage_layers
+from geo import coverage_layers, mapsafe
 
 
 def _coords(geom: dict) -> np.ndarray:
@@ -40,12 +40,13 @@ def test_points_layer_is_one_layer_with_inert_labels() -> None:
     pts = gpd.GeoDataFrame({"name": ["<b>Mairie</b>", "CCAS `x` ${y}"]},
                            geometry=[Point(-61.07, 14.60), Point(-61.0, 14.7)], crs="EPSG:4326")
     layer = coverage_layers.points_layer(pts, name="Lieux", colour="#084081")
-    labels = [f["properties"]["label"] for f in layer.data["features"]]
+    plain = mapsafe.unpack_collection(layer.data)  # what the browser draws (packed: ~1 m)
+    labels = [f["properties"]["label"] for f in plain["features"]]
     assert labels == list(pts["name"])  # carried literally, set as text in the browser
     assert all("<" not in x and "`" not in x and "$" not in x for x in
                layer.data_json.split('"label":')[1:])
-    coords = [f["geometry"]["coordinates"] for f in layer.data["features"]]
-    assert np.allclose(coords, [[p.x, p.y] for p in pts.geometry])
+    coords = [f["geometry"]["coordinates"] for f in plain["features"]]
+    assert np.allclose(coords, [[p.x, p.y] for p in pts.geometry], atol=1e-5)
 
 
 def _zones() -> gpd.GeoDataFrame:
@@ -70,8 +71,6 @@ def test_white_zones_are_filled_without_outline_and_let_clicks_through_in_click_
 
 
 def test_coverage_map_in_click_mode_draws_the_zones_non_interactive() -> None:
-    from geo import mapsafe
-
     zones = _zones()
     communes = gpd.GeoDataFrame({"code_insee": ["97219", "97215"], "nom": ["Le Prêcheur",
                                                                           "Macouba"],
@@ -84,11 +83,13 @@ def test_coverage_map_in_click_mode_draws_the_zones_non_interactive() -> None:
                               crs="EPSG:4326")
 
     def layers(clickable: bool) -> list[dict]:
-        m, _ = coverage_layers.coverage_map(
+        m, groups, _ = coverage_layers.coverage_map(
             communes_view=True, shaded=communes, value_col="part", share_title="Part",
             zones=zones, communes=communes, grid=None, cell_minutes=None, mode="walk",
             places=places, added=None, clickable=clickable)
-        return [json.loads(e.options_json) for e in m._children.values()
+        assert not [e for e in m._children.values() if isinstance(e, mapsafe.TextLayer)
+                    and e.layer_name == "Zones blanches"]  # never in the base map
+        return [json.loads(e.options_json) for g in groups for e in g._children.values()
                 if isinstance(e, mapsafe.TextLayer) and e.layer_name == "Zones blanches"]
 
     assert [o["interactive"] for o in layers(False)] == [True]

@@ -333,6 +333,44 @@ def test_a_visitor_keeps_its_replica(deployment: Deployment) -> None:
     _run(check())
 
 
+@pytest.mark.slow
+def test_a_sign_in_cookie_set_through_the_proxy_holds_on_every_replica(
+        deployment: Deployment, editor) -> None:
+    """The cookie routes of ``server.py`` answer through nginx, and the session lives in the
+    shared database: with the cookie, a reload on either replica finds the editor."""
+    from benchmarks.load_protocol import StreamlitSession, http_get, set_cookies
+    from maillage import sessions
+    from ui import session_routes
+
+    s = deployment.settings
+
+    async def check() -> None:
+        status, headers = await http_get(deployment.proxy, "/")
+        assert status == 200
+        jar = set_cookies(headers)  # the proxy's replica cookie and the replica's binding one
+        binding = jar[sessions.BINDING_COOKIE]
+        # what the page does after « Se connecter »: a session, then a ticket for this browser
+        started = sessions.start(auth.sign_in(*editor, s), s)
+        ticket = sessions.signin_handoff(started.token, binding, s)
+        status, headers = await http_get(deployment.proxy,
+                                         session_routes.signin_url(ticket, "/trouver"), jar)
+        assert status == 303 and headers["location"] == ["/trouver"], (status, headers)
+        line = next(v for v in headers["set-cookie"] if v.startswith(f"{sessions.COOKIE}="))
+        flags = {f.strip().lower() for f in line.split(";")[1:]}
+        assert {"httponly", "samesite=lax", "path=/"} <= flags, line
+        token = set_cookies(headers)[sessions.COOKIE]
+        assert sessions.resolve(token, s) == auth.Actor(editor[0], "federation")
+        for replica in deployment.replicas:  # a reload, wherever it lands
+            async with StreamlitSession(replica, timeout=180,
+                                        cookies={sessions.COOKIE: token}) as v:
+                run = await v.run("")
+                assert not run.errors, run.errors
+                assert v.shows("Connecté"), (replica, v.texts()[:5])
+        sessions.revoke(token, s)
+
+    _run(check())
+
+
 def _gone(pid: int, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -21,10 +21,11 @@ from maillage import auth, db, selection_store, tour_store
 from maillage.db.models import ROLES
 from maillage.indicators import csvio as ind_csvio
 from maillage.indicators import store as ind_store
-from maillage.registry import csvio
+from maillage.registry import applications, csvio
 from maillage.registry import store as registry
 from maillage.settings import Settings
 from tests.registry_fixtures import row
+from tests.test_applications import form as application_form
 from tests.test_tour_store import _problem_plan
 
 ADMIN = auth.Actor("admin-test", "admin")
@@ -44,6 +45,7 @@ class Targets:
     plan: object
     plan_pk: int
     visit_pk: int
+    application_ref: str
 
 
 @pytest.fixture()
@@ -57,7 +59,8 @@ def store(real_settings: Settings, store_url: str):
     problem, _, plan = _problem_plan()
     plan_pk = tour_store.save_plan(ADMIN, problem, plan, "Juin", s=s)
     visit_pk = int(tour_store.visits_frame(plan_pk, s=s).iloc[0]["pk"])
-    yield s, Targets(key, problem, plan, plan_pk, visit_pk)
+    ref = applications.file_application(None, application_form(), "192.0.2.1", s).ref
+    yield s, Targets(key, problem, plan, plan_pk, visit_pk, ref)
     db.engine(s).dispose()
 
 
@@ -106,12 +109,24 @@ WRITES: dict[str, tuple[Write, frozenset[str]]] = {
         lambda a, s, t: selection_store.save_selection(a, "Nord-Atlantique", STOPS,
                                                        {"mode": "walk"}, s),
         selection_store.SAVE_ROLES),
+    "applications.decide": (
+        lambda a, s, t: applications.decide(a, t.application_ref, "refusé", 1, [],
+                                            "Pas d'accueil du public.", s),
+        applications.REVIEW_ROLES),
 }
 
 #: Writes no page reaches: run by the operator on the server (``maillage data``,
-#: ``maillage user …``) or by the sign-in itself (its throttle counters).
+#: ``maillage user …``) or by the sign-in itself (its throttle counters, and the sessions:
+#: opened after a successful sign-in, their one-use tickets and cookie routes, sign-out).
 SERVER_SIDE = {"maillage.registry.store.apply_initial", "maillage.auth.add_user",
-               "maillage.auth.set_password", "maillage.auth.sign_in"}
+               "maillage.auth.set_password", "maillage.auth.sign_in",
+               "maillage.sessions.start", "maillage.sessions.revoke",
+               "maillage.sessions.signin_handoff", "maillage.sessions.consume_signin",
+               "maillage.sessions.signout_handoff", "maillage.sessions.consume_signout"}
+#: The one write open to anonymous visitors, on purpose (docs/securite.md): filing an
+#: application for the label. It is bounded and rate-limited, and writes only the
+#: application and its first history line (checked below), never a public row.
+ANONYMOUS = {"maillage.registry.applications.file_application"}
 
 
 @pytest.mark.parametrize("name", sorted(WRITES))
@@ -138,10 +153,12 @@ def test_every_write_of_the_stores_takes_the_actor_and_is_listed() -> None:
     import maillage.auth
     import maillage.indicators.store
     import maillage.registry.store
+    import maillage.sessions
 
     modules = {maillage.registry.store: "registry", maillage.indicators.store: "indicators",
                tour_store: "tour_store", selection_store: "selection_store",
-               maillage.auth: "auth"}
+               maillage.auth: "auth", applications: "applications",
+               maillage.sessions: "sessions"}
     found = []
     for module, short in modules.items():
         for name, fn in inspect.getmembers(module, inspect.isfunction):
@@ -151,10 +168,25 @@ def test_every_write_of_the_stores_takes_the_actor_and_is_listed() -> None:
                 continue
             qualified = f"{module.__name__}.{name}"
             found.append(qualified)
-            if qualified in SERVER_SIDE:
+            if qualified in SERVER_SIDE | ANONYMOUS:
                 continue
             assert next(iter(inspect.signature(fn).parameters)) == "actor", (
                 f"{qualified} écrit sans recevoir l'acteur")
             assert f"{short}.{name}" in WRITES, f"{qualified} n'est pas dans WRITES"
-    assert set(found) >= SERVER_SIDE
-    assert len(found) == len(WRITES) + len(SERVER_SIDE)
+    assert set(found) >= SERVER_SIDE | ANONYMOUS
+    assert len(found) == len(WRITES) + len(SERVER_SIDE) + len(ANONYMOUS)
+
+
+def test_the_one_anonymous_write_files_an_application_and_nothing_else(store) -> None:
+    """Anonymous filing adds one application and its history line; a bad one adds nothing."""
+    s, _ = store
+    before = db.dump(s)
+    with pytest.raises(registry.ValidationError):
+        applications.file_application(None, application_form(contact_email="x"), "192.0.2.2", s)
+    assert db.dump(s) == before
+    applications.file_application(None, application_form(), "192.0.2.2", s)
+    after = db.dump(s)
+    changed = {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+    assert changed == {"applications", "application_events"}
+    assert len(after["applications"]) == len(before["applications"]) + 1
+    assert len(after["application_events"]) == len(before["application_events"]) + 1

@@ -44,6 +44,26 @@ def service() -> CoverageService:
     return _service(str(s.data_dir), s.db_url)
 
 
+#: Session key of this visitor's last answer: ((request, places' fingerprint), result).
+RESULT_KEY = "cov_result"
+
+
+def run(svc: CoverageService, request, places: gpd.GeoDataFrame, progress=None
+        ) -> CoverageResult:
+    """The service's answer to ``request``; this visitor's last answer again when neither
+    the request nor the places changed (a rerun that only changes what is shown, e.g. the
+    share on the map). Kept in the visitor's session: the what-if is theirs."""
+    from maillage.services.coverage import supply_key
+
+    key = (request, supply_key(places))
+    kept = st.session_state.get(RESULT_KEY)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    res = svc.run(request, progress=progress)
+    st.session_state[RESULT_KEY] = (key, res)
+    return res
+
+
 @st.cache_data(show_spinner=False)
 def town_halls() -> gpd.GeoDataFrame:
     """The 34 town halls, candidates for a what-if."""
@@ -124,7 +144,8 @@ def commune_rows(res: CoverageResult) -> pd.DataFrame:
 
 def map_inputs(res: CoverageResult, svc: CoverageService, measure: str, communes_view: bool
                ) -> dict:
-    """The keyword arguments of :func:`geo.coverage_layers.coverage_map` for this result."""
+    """The keyword arguments of :func:`geo.coverage_layers.coverage_map` for this result
+    (today's white zones prepared once per set of zones, see :func:`zones_collection`)."""
     value_col = f"{measure}_{label(res)}_share"
     shaded = svc.communes.merge(commune_rows(res)[["code", value_col]],
                                 left_on="code_insee", right_on="code", how="left")
@@ -139,7 +160,24 @@ def map_inputs(res: CoverageResult, svc: CoverageService, measure: str, communes
     return {"communes_view": communes_view, "shaded": shaded, "value_col": value_col,
             "share_title": share_title(res, measure), "zones": res.zones,
             "communes": svc.communes, "grid": grid, "cell_minutes": cell_minutes,
-            "mode": res.request.mode, "places": res.places, "added": points}
+            "mode": res.request.mode, "places": res.places, "added": points,
+            "zones_data": zones_collection(res) if communes_view and len(res.zones) else None}
+
+
+def zones_collection(res: CoverageResult) -> dict:
+    """Today's white zones of ``res`` as the map draws them (public data: built once per
+    mode, places, weight and zone rules for every visitor)."""
+    r = res.request
+    return _zones_collection(r.mode, res.supply_key, r.weight, r.zone_minutes,
+                             r.connectivity, r.by_commune, res.zones)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _zones_collection(mode: str, key: str, weight: str, minutes: float, connectivity: int,
+                      by_commune: bool, _zones: gpd.GeoDataFrame) -> dict:
+    from geo import coverage_layers
+
+    return coverage_layers.zones_collection(_zones)
 
 
 def map_caption(res: CoverageResult, clickable: bool = False) -> str:
@@ -207,6 +245,56 @@ def bars(res: CoverageResult, measure: str) -> pd.DataFrame:
     col = f"{measure}_{label(res)}_share"
     out = commune_rows(res)[["name", "epci", col]].rename(columns={col: "share"})
     return out.sort_values("share")
+
+
+#: Colours of the territories in the charts (plotly's default sequence).
+_CHART_COLOURS = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3",
+                  "#ff6692", "#b6e880", "#ff97ff", "#fecb52"]
+_DASHES = {"aujourd'hui": "solid", "avec les hypothèses": "dot"}
+
+
+def curve_figure(res: CoverageResult):
+    """« Part de la population atteinte selon le temps »: one line per territory (dotted:
+    with the what-if). The traces are given to plotly as plain dicts (a fifteenth of the
+    time of adding them one by one, and of plotly express)."""
+    import plotly.graph_objects as go
+
+    data = curve(res)
+    x_title = f"Minutes {MODE_TEXT[res.request.mode]}"
+    two = data["Situation"].nunique() > 1
+    traces = []
+    for i, (name, part) in enumerate(data.groupby("name", sort=False)):
+        for situation, rows in part.groupby("Situation", sort=False):
+            traces.append({
+                "type": "scatter", "mode": "lines", "x": rows["minutes"].to_numpy(),
+                "y": rows["share"].to_numpy(),
+                "name": f"{name}, {situation}" if two else str(name), "legendgroup": str(name),
+                "line": {"color": _CHART_COLOURS[i % len(_CHART_COLOURS)],
+                         "dash": _DASHES.get(situation, "solid")},
+                "hovertemplate": ("%{fullData.name}<br>" + x_title + " : %{x}<br>Habitants "
+                                  "atteints : %{y:.1f} %<extra></extra>")})
+    return go.Figure(data=traces, layout={
+        "xaxis": {"title": {"text": x_title}},
+        "yaxis": {"title": {"text": "Habitants atteints (%)"}, "range": [0, 100]},
+        "legend": {"title": {"text": "Territoire"}}})
+
+
+def bars_figure(res: CoverageResult, measure: str):
+    """The communes' shares at the shown threshold, one colour per EPCI (horizontal bars)."""
+    import plotly.graph_objects as go
+
+    data = bars(res, measure)
+    title = share_title(res, measure)
+    traces = [{"type": "bar", "orientation": "h", "x": rows["share"].to_numpy(),
+               "y": rows["name"].to_numpy(), "name": str(epci),
+               "marker": {"color": _CHART_COLOURS[i % len(_CHART_COLOURS)]},
+               "hovertemplate": "%{y}<br>" + title + " : %{x:.1f}<extra>%{fullData.name}</extra>"}
+              for i, (epci, rows) in enumerate(data.groupby("epci", sort=False))]
+    return go.Figure(data=traces, layout={
+        "xaxis": {"title": {"text": title}},
+        "yaxis": {"title": {"text": "Commune"}, "categoryorder": "array",
+                  "categoryarray": list(data["name"])},
+        "legend": {"title": {"text": "EPCI"}}, "height": 760, "barmode": "relative"})
 
 
 # ----------------------------------------------------------------------------- tables
@@ -287,6 +375,16 @@ def scenario_slug(res: CoverageResult, *, zones: bool = False) -> str:
                         f"retire{'s' if len(r.removed) > 1 else ''}")
         parts.append("avec-" + "-".join(what))
     return "_".join(parts)
+
+
+def tables_csv_builder(res: CoverageResult):
+    """A function that writes :func:`tables_csv` when called (a download built on click)."""
+    return lambda: tables_csv(res)
+
+
+def zones_geojson_builder(res: CoverageResult):
+    """A function that writes :func:`zones_geojson` when called (a download built on click)."""
+    return lambda: zones_geojson(res)
 
 
 def tables_csv(res: CoverageResult) -> bytes:

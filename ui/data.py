@@ -2,22 +2,37 @@
 
 A loader that found an on-disk cache unreadable (see :mod:`geo.cache`) rebuilt it; the
 visitor whose page view did it is told so with a French toast (:func:`announce_rebuilds`).
+
+:func:`start_preload` (called by ``app.py`` once the first page is drawn) loads, in a
+background thread, what the other pages need (road graphs, the coverage service and
+today's coverage, the isochrone, stops and finder services), through the same cached
+loaders: a page opened while it runs waits only for what it needs; :func:`preload_state`
+says in French how far it got; at the end the loaded data is frozen out of the garbage
+collector's passes (:func:`_freeze_shared_objects`). Modules used only by those loaders
+(scipy's road graphs, the finder) are imported inside them, off the home page's first
+paint.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from analysis import demography, graph
-from geo import cache, choropleth, graphs, population, roads
+from analysis import demography
+from geo import cache, choropleth, population
 from geo import communes as communes_mod
 from maillage import settings
+
+if TYPE_CHECKING:
+    from analysis import graph
 
 F = TypeVar("F", bound=Callable)
 
@@ -86,6 +101,8 @@ def grid_geojson(column: str, title: str, unit: str) -> tuple[dict, choropleth.L
 @st.cache_resource(show_spinner="Chargement du réseau routier…")
 def road_graph(mode: str) -> graph.Graph:
     """The cached ``mode`` graph with its snapping index built (shared, read-only)."""
+    from geo import graphs
+
     g = graphs.load(mode, settings.get())
     g.tree  # noqa: B018 - build the snapping index once
     return g
@@ -94,4 +111,125 @@ def road_graph(mode: str) -> graph.Graph:
 @st.cache_resource(show_spinner=False)
 def land():
     """Martinique's land (EPSG:5490), to refuse points at sea."""
+    from geo import roads
+
     return roads.island(settings.get())
+
+
+# ----------------------------------------------------------------------------- preload
+
+
+@dataclass
+class Preload:
+    """The background loading of one server process: steps done, the one running, errors."""
+
+    steps: list[str]
+    done: list[str] = field(default_factory=list)
+    running: str = ""
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    finished: bool = False
+    thread: threading.Thread | None = None
+
+
+def _preload_steps() -> list[tuple[str, Callable[[], object]]]:
+    """(French label, loader) of what the pages need, in the order visitors usually go."""
+    from analysis import coverage
+    from maillage.services.coverage import CoverageRequest
+    from ui import coverage as cov
+    from ui import isochrones, stops, trouver
+
+    def coverage_today() -> None:
+        # today's coverage with the page's default request, on foot then by car, with the
+        # white zones of each default threshold (what « Seuil affiché » offers)
+        svc = cov.service()
+        for mode in ("walk", "drive"):
+            minutes = tuple(coverage.DEFAULT_MINUTES[mode])
+            first = 15.0 if mode == "walk" and 15.0 in minutes else minutes[0]
+            for zone in (first, *(m for m in minutes if m != first)):
+                res = svc.run(CoverageRequest(mode=mode, minutes=minutes, zone_minutes=zone,
+                                              by_commune=True))
+                cov.zones_collection(res)
+
+    return [
+        ("communes et carreaux", lambda: (communes(), commune_profile())),
+        ("réseau routier à pied", lambda: road_graph("walk")),
+        ("réseau routier en voiture", lambda: road_graph("drive")),
+        ("couverture d'aujourd'hui", coverage_today),
+        ("isochrones", isochrones.service),
+        ("adresses et lieux (Trouver)", trouver.finder),
+        ("arrêts proposés", stops.warm),
+        ("graphiques", lambda: __import__("plotly.graph_objects")),
+    ]
+
+
+def _run_preload(state: Preload, steps: list[tuple[str, Callable[[], object]]]) -> None:
+    from geo import fetch
+
+    t0 = time.perf_counter()
+    with fetch.page_mode():  # like a page: never download a missing source
+        for label, load in steps:
+            state.running = label
+            try:
+                load()
+            except Exception as exc:
+                state.errors.append(f"{label} : {exc}")
+            state.done.append(label)
+    state.running = ""
+    _freeze_shared_objects()
+    state.seconds = time.perf_counter() - t0
+    state.finished = True
+
+
+def _freeze_shared_objects() -> None:
+    """Keep the loaded data out of the cyclic garbage collector's passes.
+
+    Streamlit runs a full ``gc.collect()`` after every run (``runner.postScriptGC``),
+    before the browser is told that the run is over: it walked the ~300 000 objects of
+    the shared data (frames, geometries, the address index) on every interaction,
+    0.2 to 0.4 s each time. :func:`gc.freeze` moves the objects alive now (once the
+    garbage is collected) to a generation those passes skip; what later runs create
+    is collected as before, and reference counting still frees everything.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+@st.cache_resource(show_spinner=False)
+def _preload() -> Preload:
+    steps = _preload_steps()
+    state = Preload([label for label, _ in steps])
+    state.thread = threading.Thread(target=_run_preload, args=(state, steps),
+                                    name="maillage-preload", daemon=True)
+    state.thread.start()
+    return state
+
+
+def start_preload() -> Preload | None:
+    """Start the background loading once per server process (later calls return it);
+    never in Streamlit's AppTest (tests load what they use)."""
+    from streamlit import config
+
+    if config.get_option("global.appTest"):
+        return None
+    return _preload()
+
+
+def preload_state(state: Preload | None) -> str:
+    """« Préparation des données pour les autres pages : 3 sur 8 (réseau routier en
+    voiture…) » while the background loading runs, "" once done (or not started)."""
+    if state is None or state.finished:
+        return ""
+    doing = f" ({state.running}…)" if state.running else ""
+    return (f"Préparation des données pour les autres pages : {len(state.done)} sur "
+            f"{len(state.steps)}{doing}")
+
+
+def show_preload() -> None:
+    """Start the background loading (see :func:`start_preload`) and say in the sidebar
+    how far it got while it runs."""
+    text = preload_state(start_preload())
+    if text:
+        st.sidebar.caption(text)

@@ -9,13 +9,28 @@ import streamlit as st
 
 from geo import communes, fetch, isochrone_layer
 from maillage import fmt, settings
-from maillage.services.isochrones import IsochroneResult, IsochroneService
+from maillage.services.isochrones import IsochroneRequest, IsochroneResult, IsochroneService
 
 
 @st.cache_resource(show_spinner="Chargement du réseau routier et des carreaux de population…")
 def service() -> IsochroneService:
     """One isochrone service per server process (public data, read-only)."""
     return IsochroneService.load(settings.get())
+
+
+#: Session key of this visitor's last bands: (request, result).
+RESULT_KEY = "iso_result"
+
+
+def run(request: IsochroneRequest) -> IsochroneResult:
+    """The bands of ``request``; this visitor's last ones again when the request is the
+    same (the rerun that follows a click, a rerun of the section)."""
+    kept = st.session_state.get(RESULT_KEY)
+    if kept is not None and kept[0] == request:
+        return kept[1]
+    result = service().run(request)
+    st.session_state[RESULT_KEY] = (request, result)
+    return result
 
 
 @st.cache_data(show_spinner=False)

@@ -63,6 +63,18 @@ def service() -> StopsService:
     return _service(store.revision())
 
 
+def warm() -> None:
+    """Load the service and answer the page's first request on foot and by car (what the
+    background loading of ``ui.data`` does, so that the first visit and the first switch
+    of mode do not wait for the instances)."""
+    svc = service()
+    for mode in MODES:
+        req = StopsRequest(p=10, minutes=15.0, mode=mode, weights={next(iter(siting.WEIGHTS)):
+                                                                    1.0},
+                           solver="greedy", places="all")
+        svc.run(req)
+
+
 def weight_help(keys) -> str:
     """French description of the weights ``keys`` (:data:`analysis.siting.WEIGHT_HELP`)."""
     return "\n\n".join(f"**{siting.WEIGHTS[k].capitalize()}** : {siting.WEIGHT_HELP[k]}"
@@ -245,7 +257,8 @@ def show_map(result: StopsResult, *, key: str = "arrets-map", height: int = 540)
     """The stops (numbered by what they add) and the cells they bring within reach."""
     gains = [f"+{fmt.number(v)} {result.weight_label}" for v in result.stops["gain"]]
     cells = result.new_cells[["lon", "lat"]].to_numpy(dtype=float)
-    maps.show(stops_layer.stops_map(result.stops, cells, gains), key=key, height=height)
+    m, layers = stops_layer.stops_map(result.stops, cells, gains)
+    maps.show(m, key=key, height=height, layers=layers)
     st.caption("Cercles rouges : arrêts proposés (numérotés dans l'ordre de ce qu'ils "
                "apportent). Points bleus : carreaux de 200 m qui passent à portée grâce aux "
                "arrêts.")

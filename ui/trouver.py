@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import streamlit as st
 
 from geo import mapsafe
 from maillage import fmt
-from maillage.finder import Finder
 from ui import widgets
 from ui.data import announce_rebuilds
+
+if TYPE_CHECKING:  # the finder (scipy, rapidfuzz) is imported when it is loaded, not
+    from maillage.finder import Finder  # by the home page, which only takes PHONE_CSS
 
 #: Styles for a 375 px wide phone: big touch targets, readable type.
 PHONE_CSS = """
@@ -57,6 +59,8 @@ KIND_ICONS = {"address": ":material/home_pin:", "street": ":material/signpost:",
 @st.cache_resource(ttl=3600, max_entries=1,
                    show_spinner="Chargement des adresses et du réseau routier…")
 def _finder(revision: str) -> Finder:
+    from maillage.finder import Finder
+
     return Finder.load()
 
 

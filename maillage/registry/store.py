@@ -16,6 +16,7 @@ For other features::
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -180,6 +181,40 @@ def _validate_one(row: dict[str, str], s: Settings | None) -> tuple[list[str], l
     return [m for _, m in errors], [m for _, m in warnings]
 
 
+def prepare_entry(row: dict[str, str], taken: Container[str] = (), s: Settings | None = None
+                  ) -> tuple[dict[str, str], list[str], list[str]]:
+    """A place typed by a person, completed and checked as a save does it; nothing written.
+
+    The row is completed as :func:`maillage.registry.entry.prepare` says (id, pivot,
+    phone, date), placed from its address when it has no coordinates
+    (:mod:`maillage.registry.geocoding`), then validated with the import rules. Returns
+    the row, what was filled in (French notes) and the validation's warnings; a row that
+    breaks a rule raises :class:`ValidationError` with every problem. ``taken``: the
+    identifiers already used (a new place without id gets a fresh one).
+    """
+    typed = {k: ("" if v is None else str(v)) for k, v in row.items()}
+    row = entry.prepare(typed, taken)
+    notes: list[str] = []
+    if not typed.get("id", "").strip():
+        notes.append(f"Identifiant créé : « {row['id']} ».")
+    if standard.pivot_missing(row["pivot"]):
+        notes.append("SIRET à compléter : le lieu est enregistré sans SIRET ni RNA pour "
+                     "l'instant.")
+    if typed.get("telephone", "").strip() and row["telephone"] != " ".join(
+            typed["telephone"].split()):
+        notes.append(f"Téléphone enregistré au format international : {row['telephone']}.")
+    if geocoding.needs_position(row):
+        for placed in geocoding.fill([row], s):
+            notes.append(f"Position trouvée d'après l'adresse : {placed['adresse']} "
+                         "(approximative, à vérifier sur la carte).")
+    problems, warnings = _validate_one(row, s)
+    warnings = [w for w in warnings if getattr(w, "field", "") != "latitude"
+                or not row.get("_geocoded")]  # the geocoding is already in the notes
+    if problems:
+        raise ValidationError([(None, m) for m in problems], what="La fiche")
+    return row, notes, [str(w) for w in warnings]
+
+
 @dataclass(frozen=True)
 class Saved:
     """What a save did: the place's id and new version, and what to tell the editor."""
@@ -215,30 +250,13 @@ def save_entry(actor: Actor | None, row: dict[str, str], expected_version: int |
     """
     actor = require_editor(actor)
     db.migrate(s)
+    # A write refused on a replaced store says so, even though it reads the ids first.
+    db.check_store(db.engine(s), "write")
     taken: set[str] = set()
     if expected_version is None:
         with db.read_session(s) as session:
             taken = set(session.scalars(select(Place.id)))
-    typed = {k: ("" if v is None else str(v)) for k, v in row.items()}
-    row = entry.prepare(typed, taken)
-    notes: list[str] = []
-    if not typed.get("id", "").strip():
-        notes.append(f"Identifiant créé : « {row['id']} ».")
-    if standard.pivot_missing(row["pivot"]):
-        notes.append("SIRET à compléter : le lieu est enregistré sans SIRET ni RNA pour "
-                     "l'instant.")
-    if typed.get("telephone", "").strip() and row["telephone"] != " ".join(
-            typed["telephone"].split()):
-        notes.append(f"Téléphone enregistré au format international : {row['telephone']}.")
-    if geocoding.needs_position(row):
-        for placed in geocoding.fill([row], s):
-            notes.append(f"Position trouvée d'après l'adresse : {placed['adresse']} "
-                         "(approximative, à vérifier sur la carte).")
-    problems, warnings = _validate_one(row, s)
-    warnings = [w for w in warnings if getattr(w, "field", "") != "latitude"
-                or not row.get("_geocoded")]  # the geocoding is already in the notes
-    if problems:
-        raise ValidationError([(None, m) for m in problems], what="La fiche")
+    row, notes, warnings = prepare_entry(row, taken, s)
     values = to_values(row)
     with db.write_session(s) as session:
         current = session.scalar(select(Place).where(Place.id == values["id"]))

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_data_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -44,10 +46,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser_data_dir(prepared_data_dir: Path) -> Path:
-    """The data folder the server runs on (prepared once by the data step)."""
+def browser_data_dir(prepared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data folder the server runs on: a private copy of the prepared one.
+
+    Browser journeys write (places, tours, selections); on a copy, the tests that read
+    the prepared folder afterwards still see it as the data step left it.
+    """
     _require_browser()
-    return prepared_data_dir
+    return copy_data_dir(prepared_data_dir, tmp_path_factory.mktemp("browser-data") / "data")
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -66,12 +72,13 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(browser_data_dir: Path) -> Iterator[str]:
-    """Base URL of a Streamlit server running ``app.py`` on the prepared data."""
+    """Base URL of a Streamlit server running ``server.py`` on the prepared data: ``app.py``
+    and the routes of the session cookie, as ``make run`` and ``deploy/up.sh`` serve it."""
     port = _free_port()
     env = {**os.environ, "MAILLAGE_DATA_DIR": str(browser_data_dir)}
     log = open(browser_data_dir / "streamlit.log", "wb")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -89,9 +96,13 @@ def app_server(browser_data_dir: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
-    """Headless Debian chromium driven by Playwright (never a downloaded browser)."""
+    """Headless Debian chromium driven by Playwright (never a downloaded browser).
+
+    Package scope: Playwright's sync API runs an event loop in the main thread while it
+    is open, so it must close when the browser tests end, before tests that use asyncio.
+    """
     _require_browser()
     from playwright.sync_api import sync_playwright
 

@@ -6,15 +6,9 @@ change to pass them, and any rule left out, is written in ``docs/interface.md``.
 
 from __future__ import annotations
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser.pages_walk import PATHS, open_page
-
-#: Issue #15 « partout en français » / accessibilité : ce test n'était pas encore vert à la
-#: clôture de la session du 2026-12-01 ; il reste écrit, mais ne compte pas tant qu'il ne passe pas.
-pytestmark = pytest.mark.skip(
-    reason="issue #15 : vérification « en français partout » / axe-core pas encore concluante")
 
 OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
            "resultTypes": ["violations"]}

@@ -44,17 +44,19 @@ def test_coverage_page_draws_choropleth_and_white_zones(page, app_server: str,
     assert page.locator(".maillage-legend").first.inner_text().startswith("Habitants à 15 min")
     # open the popup of a white zone: the layer whose features carry the zone fields
     opened = frame.evaluate("""() => {
+        // every Leaflet map of the frame (folium names them map_…), every layer on it —
+        // the static ones and those streamlit-folium adds as dynamic feature groups
         for (const k of Object.keys(window)) {
-            const layer = window[k];
-            // folium GeoJson layers, or the text-only layers of geo.mapsafe
-            if (!/^(geo_json|text_layer)_/.test(k) || !layer || !layer.getLayers) continue;
-            const first = layer.getLayers()[0];
-            if (first && first.feature && 'communes' in first.feature.properties) {
-                // a popup bound per feature (geo.mapsafe) or on the whole layer (folium)
-                if (first.getPopup && first.getPopup()) { first.openPopup(); }
-                else { layer.openPopup(); }
-                return true;
-            }
+            const map = window[k];
+            if (!/^map_/.test(k) || !map || !map.eachLayer) continue;
+            let zone = null;
+            map.eachLayer(l => {
+                if (!zone && l.feature && l.feature.properties
+                        && 'communes' in l.feature.properties && l.getPopup && l.getPopup()) {
+                    zone = l;
+                }
+            });
+            if (zone) { zone.openPopup(); return true; }
         }
         return false;
     }""")

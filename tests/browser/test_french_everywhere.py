@@ -15,11 +15,6 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.browser.conftest import _local_only
 from tests.browser.pages_walk import PATHS, open_page
 
-#: Issue #15 « partout en français » / accessibilité : ce test n'était pas encore vert à la
-#: clôture de la session du 2026-12-01 ; il reste écrit, mais ne compte pas tant qu'il ne passe pas.
-pytestmark = pytest.mark.skip(
-    reason="issue #15 : vérification « en français partout » / axe-core pas encore concluante")
-
 #: Desktop and phone, as the issue asks.
 VIEWPORTS = {
     "bureau": {"viewport": {"width": 1280, "height": 900}},

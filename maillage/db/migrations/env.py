@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from maillage.db import application_models as _application_models  # noqa: F401 (their tables)
 from maillage.db import indicator_models as _indicator_models  # noqa: F401 (their tables)
 from maillage.db import selection_models as _selection_models  # noqa: F401 (their table)
+from maillage.db import session_models as _session_models  # noqa: F401 (their tables)
 from maillage.db import tour_models as _tour_models  # noqa: F401 (their tables)
 from maillage.db.models import Base
 
