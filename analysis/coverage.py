@@ -21,6 +21,7 @@ Times are seconds inside; the tables give minutes.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -178,8 +179,30 @@ def minute_label(m: float) -> str:
     return f"{m:g}"
 
 
+#: ``_groups`` of the last demand frames seen: (id, level) → (weak reference, result).
+_GROUPS: dict[tuple[int, str], tuple[weakref.ref, tuple[np.ndarray, pd.DataFrame]]] = {}
+
+
 def _groups(dem: pd.DataFrame, level: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """Group code of every cell and the key table of the groups (in code order)."""
+    """Group code of every cell and the key table of the groups (in code order).
+
+    Kept for the frames still alive (a service computes every table of a request on the
+    same demand frame; callers never modify the result): the string matching cost a
+    tenth of a what-if.
+    """
+    key = (id(dem), level)
+    hit = _GROUPS.get(key)
+    if hit is not None and hit[0]() is dem:
+        return hit[1]
+    out = _group_keys(dem, level)
+    if len(_GROUPS) > 64:
+        for k in [k for k, (ref, _) in _GROUPS.items() if ref() is None] or list(_GROUPS)[:32]:
+            _GROUPS.pop(k, None)
+    _GROUPS[key] = (weakref.ref(dem), out)
+    return out
+
+
+def _group_keys(dem: pd.DataFrame, level: str) -> tuple[np.ndarray, pd.DataFrame]:
     if level == "commune":
         keys = dem[["code_insee", "commune", "epci"]].drop_duplicates("code_insee")
         keys = keys.sort_values(["epci", "commune"]).reset_index(drop=True)

@@ -1063,10 +1063,12 @@ class MaximalCovering(_Covering):
         rem[hit] = 0.0
         left = np.sort(self.a @ rem)[::-1][: self.p]
         bound = min(covered + float(left[left > 0].sum()), self.coverable)
-        status = "optimal" if bound <= covered + EPS * max(1.0, covered) else "heuristic"
+        info = self._rule_info(chosen)
+        # the bound holds with or without rules; a choice that misses a minimum is no answer
+        status = ("optimal" if bound <= covered + EPS * max(1.0, covered)
+                  and not info.get("unmet") else "heuristic")
         return self._solution("greedy", chosen, t0, objective_of=self._objective,
-                              bound=max(bound, covered), status=status,
-                              info=self._rule_info(chosen))
+                              bound=max(bound, covered), status=status, info=info)
 
     def _milp(self, solver: Highs) -> Solution:
         t0 = time.perf_counter()

@@ -6,7 +6,8 @@ for JSON instead of the Markdown table, ``--only couverture,trouver`` for some g
 downloaded browser) and a data folder prepared by ``maillage data``: ``--data-dir``, else
 ``MAILLAGE_DATA_DIR``, else the project's ``data/``. The folder is copied first (its large
 files hard-linked when possible: caches are replaced atomically, never written in place),
-so the benchmark never writes to it. The script starts its own Streamlit servers
+so the benchmark never writes to it, and ``maillage data`` runs on the copy (skip it with
+``--no-prepare``) so that its caches match its registry. The script starts its own Streamlit servers
 (``server.py`` on 127.0.0.1, as ``make run`` and ``tests/browser/conftest.py`` do); every
 request to another host is refused.
 
@@ -15,8 +16,10 @@ request to another host is refused.
 1. the server has sent, after the action, a ``script_finished`` message of a successful
    run (``FINISHED_SUCCESSFULLY`` or ``FINISHED_FRAGMENT_RUN_SUCCESSFULLY``; a run
    interrupted by a rerun does not count), read from the websocket's protobuf frames;
-2. Streamlit's status widget (``[data-testid="stStatusWidget"]``) is gone: the browser
-   no longer shows « Calcul en cours… »;
+2. the browser shows the run as over: Streamlit's status widget
+   (``[data-testid="stStatusWidget"]``, « Calcul en cours… ») is gone and no element is
+   still marked stale (``[data-stale="true"]``: Streamlit marks the page's elements so
+   when a run starts and clears them as the new ones are drawn);
 3. every map on the page (``iframe[title*="streamlit_folium"]``) is rendered: its Leaflet
    map exists and is loaded (``window.map._loaded``), its panes hold at least one drawn
    shape (SVG path or canvas: the commune outlines at least), and no HTTP request is
@@ -113,6 +116,16 @@ def _copy_data(src: Path, dst: Path) -> None:
                     ignore=shutil.ignore_patterns("*.db-journal", "*.db-wal", "*.db-shm"))
 
 
+def prepare(data_dir: Path) -> float:
+    """``maillage data`` on the copy (seconds): its caches match its registry, as after the
+    data step on a server (a few seconds when everything is up to date)."""
+    t = time.perf_counter()
+    env = {**os.environ, "MAILLAGE_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "maillage.cli", "data"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=1800)
+    return time.perf_counter() - t
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen
@@ -190,8 +203,10 @@ class Probe:
     pending: set = field(default_factory=set)
     runs_started: int = 0
     runs_ok: int = 0
+    fragment_runs: int = 0  # runs of fragments only (the rest of the page kept)
     last_ok_at: float = 0.0
     errors: list[str] = field(default_factory=list)
+    urls: list[tuple[str, int]] = field(default_factory=list)  # responses (verbose only)
 
     def attach(self, pg) -> None:
         pg.on("websocket", self._ws)
@@ -203,7 +218,9 @@ class Probe:
     def _finished(self, req) -> None:
         self.pending.discard(req)
         with contextlib.suppress(Exception):
-            self.http += int(req.sizes().get("responseBodySize") or 0)
+            size = int(req.sizes().get("responseBodySize") or 0)
+            self.http += size
+            self.urls.append((req.url, size))
 
     def _ws(self, ws) -> None:
         ws.on("framereceived", self._received)
@@ -225,6 +242,8 @@ class Probe:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.runs_started += 1
+            if list(msg.metadata.run.fragment_ids):
+                self.fragment_runs += 1
         elif kind == "script_finished" and msg.script_finished in _finished_ok():
             self.runs_ok += 1
             self.last_ok_at = time.perf_counter()
@@ -233,7 +252,8 @@ class Probe:
         return (self.ws_in, self.ws_out, self.http, self.runs_started, self.runs_ok)
 
 
-_PAGE_IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
+_PAGE_IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')"""
 _MAP_DRAWN = """() => !!(window.map && window.map._loaded
     && document.querySelector('.leaflet-map-pane path, .leaflet-map-pane canvas'))"""
 _TWO_FRAMES = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(
@@ -304,6 +324,8 @@ class Sample:
     error: str = ""
     #: action → the server's last ``script_finished`` (received): the server's part
     server_s: float = 0.0
+    runs: int = 0  # script runs the interaction started
+    fragment_runs: int = 0  # of which runs of fragments only
 
 
 Action = Callable[[], None] | tuple[Callable[[], None], Callable[[], None]]
@@ -320,8 +342,9 @@ def measure(pg, probe: Probe, action: Action, *, need_map: bool = True,
     prepare, trigger = action if isinstance(action, tuple) else (None, action)
     if prepare is not None:
         prepare()
-    ws_in, ws_out, http, _, ok = probe.mark()
-    n_err = len(probe.errors)
+    ws_in, ws_out, http, started, ok = probe.mark()
+    frag = probe.fragment_runs
+    n_err, n_urls = len(probe.errors), len(probe.urls)
     t0 = time.perf_counter()
     trigger()
     t1 = wait_idle(pg, probe, ok, timeout_s, need_map)
@@ -331,9 +354,15 @@ def measure(pg, probe: Probe, action: Action, *, need_map: bool = True,
     elif len(probe.errors) > n_err:
         error = probe.errors[-1][:160]
     sample = Sample(t1 - t0, probe.ws_in - ws_in, probe.ws_out - ws_out, probe.http - http,
-                    error, max(0.0, probe.last_ok_at - t0))
+                    error, max(0.0, probe.last_ok_at - t0), probe.runs_started - started,
+                    probe.fragment_runs - frag)
+    if VERBOSE and sample.http:
+        print("   HTTP : " + ", ".join(f"{u.rsplit('/', 1)[-1][:40]} {n // 1000} Ko"
+                                     for u, n in probe.urls[n_urls:] if n > 1000),
+              file=sys.stderr)
     if VERBOSE:
-        print(f"  {sample.seconds:6.2f} s (serveur {sample.server_s:5.2f} s)  ws "
+        print(f"  {sample.seconds:6.2f} s (serveur {sample.server_s:5.2f} s, "
+              f"{sample.runs} exécution(s) dont {sample.fragment_runs} de fragment)  ws "
               f"{sample.ws_in / 1000:8.1f} Ko reçus "
               f"{sample.ws_out / 1000:6.1f} Ko envoyés  http {sample.http / 1000:8.1f} Ko"
               f"  {sample.error}", file=sys.stderr, flush=True)
@@ -372,6 +401,7 @@ class Row:
             if secs else None,
             "server_s_median": round(percentile([s.server_s for s in self.samples], 50), 3)
             if secs else None,
+            "runs": sorted({(s.runs, s.fragment_runs) for s in self.samples}),
             "errors": [s.error for s in self.samples if s.error],
             "before": self.before,
             "seconds": [round(x, 3) for x in secs],
@@ -396,15 +426,16 @@ def markdown(result: dict) -> str:
            f"{_fr(result['preload_s'], 0)} s après le premier affichage)") + ".",
         "",
         "| mesure | avant (ticket) | médiane | p95 | octets websocket reçus / envoyés | "
-        "octets HTTP | n | erreurs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "octets HTTP | exécutions (dont fragment) | n | erreurs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
+        runs = ", ".join(f"{a} ({b})" for a, b in r["runs"]) or "—"
         lines.append(
             f"| {r['name']} | {r['before'] or '—'} | {_fr(r['median_s'])} s | "
             f"{_fr(r['p95_s'])} s | {_fr(r['ws_in_kb_median'], 1)} Ko / "
             f"{_fr(r['ws_out_kb_median'], 1)} Ko | {_fr(r['http_kb_median'], 1)} Ko | "
-            f"{r['n']} | {len(r['errors'])} |")
+            f"{runs} | {r['n']} | {len(r['errors'])} |")
     return "\n".join(lines)
 
 
@@ -485,6 +516,10 @@ def run_launches(browser: Browser, data_dir: Path, log: Path, n: int, rows: dict
                 s = visit(pg, probe, server.base + "/")
                 _home_interactive(pg)
                 s.seconds = time.perf_counter() - server.started
+                s.server_s = server.ready_s  # launch → /_stcore/health, for this row
+                if VERBOSE:
+                    print(f"  serveur prêt en {server.ready_s:.2f} s, accueil interactif "
+                          f"{s.seconds:.2f} s après le lancement", file=sys.stderr)
                 launch.samples.append(s)
             for path in PAGES:
                 with browser.visitor() as (pg, probe):
@@ -695,6 +730,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--only", default=",".join(GROUPS),
                     help=f"groupes à mesurer, parmi {','.join(GROUPS)}")
     ap.add_argument("--data-dir", default=None, help="dossier de données préparé")
+    ap.add_argument("--no-prepare", action="store_true",
+                    help="ne pas relancer « maillage data » sur la copie")
     ap.add_argument("--json", action="store_true", help="JSON au lieu du tableau Markdown")
     ap.add_argument("--verbose", action="store_true", help="chaque mesure sur stderr")
     args = ap.parse_args(argv)
@@ -713,11 +750,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     rows = {k: Row(g, name, before=b) for k, (g, name, b) in ROWS.items() if g in only}
     load_before = _load()
-    preload_s = None
+    preload_s = prepare_s = None
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="maillage-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         _copy_data(src, data_dir)
+        prepare_s = None if args.no_prepare else prepare(data_dir)
         log = Path(tmp) / "streamlit.log"
         with sync_playwright() as pw:
             browser = Browser(pw)
@@ -745,6 +783,7 @@ def main(argv: list[str] | None = None) -> dict:
               "command": "python -m benchmarks.interactions " + " ".join(argv or sys.argv[1:]),
               "total_s": round(time.perf_counter() - t_all, 1),
               "preload_s": None if preload_s is None else round(preload_s, 1),
+              "prepare_s": None if prepare_s is None else round(prepare_s, 1),
               "rows": [r.summary() for r in rows.values()]}
     print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else markdown(result))
     return result

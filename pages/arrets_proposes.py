@@ -2,8 +2,9 @@
 
 A table of contents: :func:`main` calls one function per section. The answer comes from
 :class:`maillage.services.stops.StopsService` (the same as ``maillage propose-stops``),
-the drawing from :mod:`ui.stops`; a planner saves the stops as a selection for the tours
-(:mod:`maillage.selection_store` checks the account's role again).
+the drawing from :mod:`ui.stops`, the printable report from
+:class:`maillage.services.report.CoverageReportService`; a planner saves the stops as a
+selection for the tours (:mod:`maillage.selection_store` checks the account's role again).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import streamlit as st
 from maillage import fmt, selection_store
 from maillage.auth import Actor
 from maillage.errors import MaillageError
+from maillage.services.report import CoverageReportRequest
 from maillage.services.stops import StopsRequest, StopsResult
+from ui import coverage as coverage_ui
 from ui import data, signin, widgets
 from ui import stops as ui
 
@@ -110,6 +113,22 @@ def save_section(actor: Actor | None, request: StopsRequest, result: StopsResult
                "Tournées.")
 
 
+def report_section(result: StopsResult) -> None:
+    """« Télécharger le rapport »: the coverage report of the proposal's territory with
+    these stops, their gain and status (the same document as Couverture's and
+    ``maillage report coverage --stops …``)."""
+    st.subheader("Rapport à imprimer")
+    req = result.request
+    walk = req.mode == "walk"
+    coverage_ui.report_button(CoverageReportRequest(
+        scope=req.scope if isinstance(req.scope, str) else None,
+        minutes=req.minutes if walk else 15.0, drive_minutes=None if walk else req.minutes,
+        stops=req), key="stops-report")
+    st.caption("Un fichier HTML autonome (cartes comprises) qui s'imprime en A4, ou le même "
+               "en PDF : la couverture du territoire à pied puis en voiture, et ces arrêts "
+               "avec ce qu'ils apportent.")
+
+
 @st.fragment
 def proposal(actor: Actor | None) -> None:
     """Inputs, answer, map, tables and saving: every change of the inputs reruns this
@@ -119,6 +138,7 @@ def proposal(actor: Actor | None) -> None:
     if result is None:
         return
     results(result)
+    report_section(result)
     save_section(actor, request, result)
 
 

@@ -278,8 +278,8 @@ def report(res: CoverageResult) -> None:
             scope=None if scope == ISLAND else scope, minutes=walk_min,
             drive_minutes=drive_min, weight=req.weight, places=req.places,
             added=tuple(req.added), removed=tuple(req.removed)))
-    st.caption("Un fichier HTML autonome (cartes comprises) qui s'imprime en A4 ou en PDF depuis "
-               "le navigateur : à pied puis en voiture, par commune, zones blanches, hypothèses.")
+    st.caption("Un fichier HTML autonome (cartes comprises) qui s'imprime en A4, ou le même en "
+               "PDF : à pied puis en voiture, par commune, zones blanches, hypothèses.")
 
 
 def credits() -> None:

@@ -101,14 +101,15 @@ def downloads(service: Service, result: IndicatorsResult) -> None:
     d1, d2 = st.columns(2)
     d1.download_button("Chiffres (CSV)", service.export_csv(result),
                        file_name=f"maillage-indicateurs-{today:%Y%m%d}.csv", mime="text/csv",
-                       help="Tous les chiffres, y compris ceux du registre et des tournées")
+                       help="Tous les chiffres, y compris ceux du registre et des tournées",
+                       on_click="ignore")
     if d2.button(f"Préparer le rapport {year} (HTML)"):
         st.session_state["ind_report"] = (year, service.report(result))
     prepared = st.session_state.get("ind_report")
     if prepared and prepared[0] == year:
         d2.download_button(f"Télécharger le rapport {year}", prepared[1].encode("utf-8"),
                            file_name=f"maillage-rapport-indicateurs-{year}.html",
-                           mime="text/html")
+                           mime="text/html", on_click="ignore")
 
 
 def entry_form(service: Service, actor: Actor, today: date) -> None:
@@ -149,7 +150,7 @@ def import_form(service: Service, actor: Actor, today: date) -> None:
                            format_func=ui.label_of, key="tpl")
         st.download_button("Télécharger le modèle",
                            service.template(key, date(today.year, today.month, 1)),
-                           file_name=f"modele-{key}.csv", mime="text/csv")
+                           file_name=f"modele-{key}.csv", mime="text/csv", on_click="ignore")
         upload = st.file_uploader("Fichier rempli (CSV UTF-8, séparateur virgule)",
                                   type=["csv"])
         if upload is not None and st.button("Importer"):

@@ -108,7 +108,8 @@ def results(result: IsochroneResult | None, mode: str) -> None:
                f"atteinte : routes parcourues à temps, élargies de "
                f"{fmt.number(isochrone.BUFFER_M[mode])} m. Vitesses : {speeds}.")
     st.download_button("Télécharger (GeoJSON)", geojson.dumps(result.frame()),
-                       file_name=f"isochrones-{mode}.geojson", mime="application/geo+json")
+                       file_name=f"isochrones-{mode}.geojson", mime="application/geo+json",
+                       on_click="ignore")
 
 
 @st.fragment

@@ -104,7 +104,7 @@ def public_download() -> None:
     st.info("Pour ajouter, modifier ou labelliser un lieu, connectez-vous (barre latérale).")
     st.download_button("Télécharger le registre (CSV, standard national)",
                        csvio.write_csv(store.rows(), include_local=False),
-                       "lieux-mediation-numerique-martinique.csv", "text/csv")
+                       "lieux-mediation-numerique-martinique.csv", "text/csv", on_click="ignore")
 
 
 def edit_tab(actor: auth.Actor, every: gpd.GeoDataFrame, chosen: str | None) -> None:
@@ -163,9 +163,9 @@ def files_tab(actor: auth.Actor) -> None:
     rows = store.rows()
     st.download_button("Exporter en CSV (avec colonnes locales)",
                        csvio.write_csv(rows, include_local=True, private=True),
-                       "registre-lieux.csv", "text/csv")
+                       "registre-lieux.csv", "text/csv", on_click="ignore")
     st.download_button("Exporter en GeoJSON", csvio.write_geojson(rows, private=False),
-                       "registre-lieux.geojson", "application/geo+json")
+                       "registre-lieux.geojson", "application/geo+json", on_click="ignore")
 
 
 def report_tab() -> None:

@@ -35,6 +35,7 @@ from maillage import cli, fmt, settings, tour_store
 from maillage.errors import MaillageError
 from maillage.finder import Finder
 from maillage.services import coverage as coverage_mod
+from maillage.services import documents as documents_mod
 from maillage.services import report as report_mod
 from maillage.services import sheet as sheet_mod
 from maillage.services.coverage import CoverageRequest, CoverageService
@@ -316,8 +317,8 @@ def test_cli_refuses_before_loading(monkeypatch, tmp_path, capsys) -> None:
     assert "Durée à pied invalide" in capsys.readouterr().err
     assert cli.main(["report", "coverage", "--date", "1/12/2026", "--out", out]) == 2
     assert "Date illisible" in capsys.readouterr().err
-    assert cli.main(["report", "coverage", "--out", str(tmp_path / "r.pdf")]) == 2
-    assert "doit finir par .html" in capsys.readouterr().err
+    assert cli.main(["report", "coverage", "--out", str(tmp_path / "r.docx")]) == 2
+    assert "doit finir par .html ou .pdf" in capsys.readouterr().err
     assert cli.main(["report", "place", "x", "--at", "2.35,48.85", "--out", out]) == 2
     assert "hors de la Martinique" in capsys.readouterr().err
 
@@ -432,6 +433,56 @@ def test_sheet_cli_is_the_service_file(tiny, visits, monkeypatch, tmp_path) -> N
     assert out.read_bytes() == sheets.sheet_bytes(svc, req)
     with pytest.raises(MaillageError, match="n'est plus dans l'annuaire"):
         svc.run(SheetRequest("inconnu", date=DAY))
+
+
+# ----------------------------------------------------------------------------- PDF
+
+#: A4 in CSS pixels (96 per inch), as WeasyPrint lays pages out.
+A4_PX = (210 / 25.4 * 96, 297 / 25.4 * 96)
+
+
+def _pages(html_text: str) -> list:
+    from weasyprint import HTML
+
+    return HTML(string=html_text, url_fetcher=documents_mod._no_fetch).render().pages
+
+
+def test_report_and_sheet_as_pdf_are_a4_and_written_by_the_cli(tiny, visits, monkeypatch,
+                                                               tmp_path, capsys) -> None:
+    """``--out x.pdf`` writes the service's document as PDF: A4 pages, several for the
+    report (its page breaks), no resource fetched; an unknown extension is refused."""
+    cov, fnd, communes, s, _ = tiny
+    assert documents_mod.pdf_available()  # WeasyPrint and Pango, as the project installs
+    monkeypatch.setattr(CoverageReportService, "load", classmethod(
+        lambda cls, s=None: cls(cov)))
+    out = tmp_path / "rapport.pdf"
+    assert cli.main(["report", "coverage", "--minutes", "3", "--drive-minutes", "2",
+                     "--date", "2026-12-01", "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    report_html = CoverageReportService(cov).run(_report_request(None)).html
+    pages = _pages(report_html)
+    assert len(pages) >= 2
+    for page in pages:
+        assert page.width == pytest.approx(A4_PX[0], abs=0.5)
+        assert page.height == pytest.approx(A4_PX[1], abs=0.5)
+
+    svc = SheetService(fnd, communes, s)
+    monkeypatch.setattr(SheetService, "load", classmethod(lambda cls, _s=None: svc))
+    sheet = tmp_path / "fiche.pdf"
+    assert cli.main(["report", "place", "p<2>", "--date", "2026-12-01",
+                     "--out", str(sheet)]) == 0
+    assert sheet.read_bytes().startswith(b"%PDF-")
+    html_sheet = svc.run(SheetRequest("p<2>", date=DAY)).html
+    assert {(round(p.width), round(p.height)) for p in _pages(html_sheet)} == {
+        (round(A4_PX[0]), round(A4_PX[1]))}
+    # a hostile URL in the data is never fetched while laying out
+    with pytest.raises(ValueError, match="ressource externe refusée"):
+        documents_mod._no_fetch("http://127.0.0.1:9/x.png")
+    capsys.readouterr()
+    assert cli.main(["report", "place", "p1", "--out", str(tmp_path / "fiche.docx")]) == 2
+    assert "doit finir par .html ou .pdf" in capsys.readouterr().err
+    assert not (tmp_path / "fiche.docx").exists()
 
 
 # ----------------------------------------------------------------------------- browser

@@ -172,6 +172,8 @@ def test_a_minimum_that_cannot_be_met_is_reported_by_both_solvers() -> None:
         # every other commune has its stop
         got = {commune[i] for i in sol.selected}
         assert got >= {"97201", "97202", "97203"} & set(commune)
+    # a greedy choice that misses a minimum never calls itself optimal
+    assert m.solve(Greedy()).status == "heuristic"
 
 
 def test_minima_needing_more_stops_than_asked_are_refused_in_french() -> None:

@@ -470,9 +470,10 @@ def report_button(request: CoverageReportRequest, *, key: str = "cov-report") ->
         with fetch.page_mode():
             return report_bytes(svc, req)
 
-    st.download_button("Télécharger le rapport", build, file_name=report_file_name(req),
-                       mime="text/html", key=key, on_click="ignore",
-                       icon=":material/description:",
-                       help="Rapport autonome (HTML) : à pied puis en voiture, par commune, "
-                            "zones blanches, cartes. Ouvrez-le dans un navigateur puis "
-                            "Imprimer → « Enregistrer au format PDF » pour un PDF.")
+    html_col, pdf_col = st.columns(2)
+    html_col.download_button(
+        "Télécharger le rapport", build, file_name=report_file_name(req), mime="text/html",
+        key=key, on_click="ignore", icon=":material/description:",
+        help="Rapport autonome (HTML) : à pied puis en voiture, par commune, zones blanches, "
+             "cartes ; s'ouvre dans un navigateur, même sans Internet.")
+    widgets.pdf_button(pdf_col, build, report_file_name(req), key=f"{key}-pdf")

@@ -119,6 +119,42 @@ def land():
 # ----------------------------------------------------------------------------- preload
 
 
+def warm_up(timeout_s: float = 120.0) -> None:
+    """What the first page needs, at the server's start (``ui/__init__.py`` runs it in a
+    thread of the server process): the modules of every page's first paint, then, once
+    Streamlit's runtime exists (its caches are the pages' caches), the home page's data.
+    The rest of the data waits for the first page (:func:`start_preload`)."""
+    import importlib
+
+    from streamlit import runtime
+
+    from geo import basemap, fetch
+
+    def load(names: tuple[str, ...]) -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the page importing it will say why
+                continue
+
+    # Never streamlit-folium (ui.maps): a component registers its files only when imported
+    # by a page's run (with a ScriptRunContext), never from another thread.
+    load(("sqlalchemy", "argon2", "pyproj", "geo.communes", "geo.population",
+          "geo.coverage_layers", "analysis.demography", "ui.widgets", "ui.theme",
+          "ui.signin", "ui.trouver"))
+    deadline = time.monotonic() + timeout_s
+    while not runtime.exists():
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+    with fetch.page_mode():
+        try:
+            communes(), commune_profile()
+            basemap._outlines_geojson()
+        except Exception:  # the home page shows the error itself
+            return
+
+
 @dataclass
 class Preload:
     """The background loading of one server process: steps done, the one running, errors."""
@@ -132,47 +168,62 @@ class Preload:
     thread: threading.Thread | None = None
 
 
-def _preload_steps() -> list[tuple[str, Callable[[], object]]]:
-    """(French label, loader) of what the pages need, in the order visitors usually go."""
+def _coverage_today() -> None:
+    """Today's coverage with the page's default request, on foot then by car, with the
+    white zones of each default threshold (what « Seuil affiché » offers)."""
     from analysis import coverage
     from maillage.services.coverage import CoverageRequest
     from ui import coverage as cov
-    from ui import isochrones, stops, trouver
 
-    def coverage_today() -> None:
-        # today's coverage with the page's default request, on foot then by car, with the
-        # white zones of each default threshold (what « Seuil affiché » offers)
-        svc = cov.service()
-        for mode in ("walk", "drive"):
-            minutes = tuple(coverage.DEFAULT_MINUTES[mode])
-            first = 15.0 if mode == "walk" and 15.0 in minutes else minutes[0]
-            for zone in (first, *(m for m in minutes if m != first)):
-                res = svc.run(CoverageRequest(mode=mode, minutes=minutes, zone_minutes=zone,
-                                              by_commune=True))
-                cov.zones_collection(res)
+    svc = cov.service()
+    for mode in ("walk", "drive"):
+        minutes = tuple(coverage.DEFAULT_MINUTES[mode])
+        first = 15.0 if mode == "walk" and 15.0 in minutes else minutes[0]
+        for zone in (first, *(m for m in minutes if m != first)):
+            res = svc.run(CoverageRequest(mode=mode, minutes=minutes, zone_minutes=zone,
+                                          by_commune=True))
+            cov.zones_collection(res)
 
-    return [
-        ("communes et carreaux", lambda: (communes(), commune_profile())),
-        ("réseau routier à pied", lambda: road_graph("walk")),
-        ("réseau routier en voiture", lambda: road_graph("drive")),
-        ("couverture d'aujourd'hui", coverage_today),
-        ("isochrones", isochrones.service),
-        ("adresses et lieux (Trouver)", trouver.finder),
-        ("arrêts proposés", stops.warm),
-        ("graphiques", lambda: __import__("plotly.graph_objects")),
-    ]
+
+def _call(module: str, name: str) -> Callable[[], object]:
+    """``module.name()``, imported when called (in the loading thread, not in a page's run)."""
+    def load() -> object:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+    return load
+
+
+#: (French label, loader) of what the pages need, in the order visitors usually go.
+PRELOAD_STEPS: list[tuple[str, Callable[[], object]]] = [
+    ("communes et carreaux", lambda: (communes(), commune_profile())),
+    ("réseau routier à pied", lambda: road_graph("walk")),
+    ("couverture d'aujourd'hui", lambda: (road_graph("drive"), _coverage_today())),
+    ("adresses et lieux (Trouver)", _call("ui.trouver", "finder")),
+    ("isochrones", _call("ui.isochrones", "service")),
+    ("arrêts proposés", _call("ui.stops", "warm")),
+]
+
+
+#: Seconds the background loading waits after the first page's run, and between its
+#: steps: the server's event loop (same process, same interpreter lock) still has to send
+#: that page to the browser and serve its map's files; loading at once delayed them by
+#: seconds.
+PRELOAD_PAUSE_S = (2.0, 0.2)
 
 
 def _run_preload(state: Preload, steps: list[tuple[str, Callable[[], object]]]) -> None:
     from geo import fetch
 
+    time.sleep(PRELOAD_PAUSE_S[0])
     t0 = time.perf_counter()
     with fetch.page_mode():  # like a page: never download a missing source
         for label, load in steps:
+            time.sleep(PRELOAD_PAUSE_S[1])
             state.running = label
             try:
                 load()
-            except Exception as exc:
+            except Exception as exc:  # the page that needs it will say why
                 state.errors.append(f"{label} : {exc}")
             state.done.append(label)
     state.running = ""
@@ -199,9 +250,8 @@ def _freeze_shared_objects() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _preload() -> Preload:
-    steps = _preload_steps()
-    state = Preload([label for label, _ in steps])
-    state.thread = threading.Thread(target=_run_preload, args=(state, steps),
+    state = Preload([label for label, _ in PRELOAD_STEPS])
+    state.thread = threading.Thread(target=_run_preload, args=(state, PRELOAD_STEPS),
                                     name="maillage-preload", daemon=True)
     state.thread.start()
     return state
@@ -214,6 +264,9 @@ def start_preload() -> Preload | None:
 
     if config.get_option("global.appTest"):
         return None
+    # streamlit-folium registers its component only when first imported in a page's run:
+    # imported here (a run) before the loading thread imports the pages' modules
+    from ui import maps  # noqa: F401
     return _preload()
 
 

@@ -60,8 +60,11 @@ def sheet_button(place_id: str, origin: tuple[float, float, str] | None = None, 
         with fetch.page_mode():
             return sheet_bytes(svc, req)
 
-    st.download_button(label, build, file_name=file_name(place_id), mime="text/html",
-                       key=key or f"fiche-{place_id}", on_click="ignore",
-                       icon=":material/print:",
-                       help="Une page à imprimer (A4) ou à garder sur le téléphone : adresse, "
-                            "horaires, plan, services, QR code vers la page du lieu.")
+    html_col, pdf_col = st.columns(2)
+    html_col.download_button(
+        label, build, file_name=file_name(place_id), mime="text/html",
+        key=key or f"fiche-{place_id}", on_click="ignore", icon=":material/print:",
+        help="Une page à imprimer (A4) ou à garder sur le téléphone : adresse, horaires, "
+             "plan, services, QR code vers la page du lieu.")
+    widgets.pdf_button(pdf_col, build, file_name(place_id),
+                       key=f"{key or f'fiche-{place_id}'}-pdf")

@@ -105,7 +105,7 @@ def template_download() -> None:
                        tours_io.template_csv(), "modele-arrets.csv", "text/csv",
                        help="Colonnes : nom, longitude, latitude, frequence, duree_min, "
                             "fenetres, jour_fixe (ex. « sam » ou « sam 07:00-12:00 » : le "
-                            "même jour à chaque visite), adresse, id.")
+                            "même jour à chaque visite), adresse, id.", on_click="ignore")
 
 
 def inputs_form(halls: Sequence[Stop], saved: dict[int, str] | None = None,
@@ -362,9 +362,10 @@ def show_downloads(result: ToursResult) -> None:
     """Whole-plan calendar and table, a printable day sheet, one calendar per van."""
     plan, problem = result.plan, result.problem
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Calendrier (.ics)", result.ics(), "tournees.ics", "text/calendar")
+    d1.download_button("Calendrier (.ics)", result.ics(), "tournees.ics", "text/calendar",
+                       on_click="ignore")
     d2.download_button("Tableau (.csv)", result.csv().encode("utf-8"), "tournees.csv",
-                       "text/csv")
+                       "text/csv", on_click="ignore")
     if not plan.tours:
         return
     pick = d3.selectbox("Feuille de route", range(len(plan.tours)), format_func=lambda k: (
@@ -372,10 +373,11 @@ def show_downloads(result: ToursResult) -> None:
     t = plan.tours[pick]
     d3.download_button("Feuille imprimable (.html)",
                        tours_io.day_sheet_html(plan, problem, t.van, t.day),
-                       f"feuille-{t.day}-{t.van + 1}.html", "text/html")
+                       f"feuille-{t.day}-{t.van + 1}.html", "text/html", on_click="ignore")
     for k, v in enumerate(problem.vans):
         st.download_button(f"Calendrier de {v.name} (.ics)", result.ics(van=k),
-                           f"tournees-camion-{k + 1}.ics", "text/calendar", key=f"ics-{k}")
+                           f"tournees-camion-{k + 1}.ics", "text/calendar", key=f"ics-{k}",
+                           on_click="ignore")
 
 
 # --------------------------------------------------------------------------- adjust

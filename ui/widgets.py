@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
@@ -89,3 +89,23 @@ def error(message: object) -> None:
 def warning(message: object) -> None:
     """``st.warning`` of a message that may quote user text (shown literally)."""
     st.warning(md(message))
+
+
+def pdf_button(where, build_html: Callable[[], bytes], html_name: str, *, key: str) -> None:
+    """« PDF » next to a document's HTML button: the same document laid out as A4 PDF by
+    :func:`maillage.services.documents.pdf`, built only when clicked. Where WeasyPrint
+    cannot run (no Pango), a caption says how to get a PDF from the HTML instead."""
+    from maillage.services import documents
+
+    if not documents.pdf_available():
+        where.caption("PDF : ouvrez le fichier HTML dans un navigateur, puis Imprimer → "
+                      "« Enregistrer au format PDF ».")
+        return
+
+    def build() -> bytes:
+        return documents.pdf(build_html().decode("utf-8"))
+
+    where.download_button("PDF (A4)", build, file_name=html_name.rsplit(".", 1)[0] + ".pdf",
+                          mime="application/pdf", key=key, on_click="ignore",
+                          icon=":material/picture_as_pdf:",
+                          help="Le même document, mis en page A4 (WeasyPrint).")

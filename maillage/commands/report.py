@@ -1,4 +1,5 @@
-"""`maillage report …`: the documents to hand over, as self-contained HTML files.
+"""`maillage report …`: the documents to hand over, as self-contained HTML files (or PDF
+when ``--out`` ends with ``.pdf``: WeasyPrint).
 
 * ``maillage report coverage --epci "CAP Nord" --minutes 15 --out rapport.html``: the
   coverage report of an EPCI (or of the island without ``--epci``),
@@ -35,16 +36,24 @@ def _date(text: str | None) -> date | None:
 
 def _out(text: str) -> Path:
     out = Path(text)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise MaillageError(f"Le fichier de sortie doit finir par .html : « {text} ».")
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise MaillageError(f"Le fichier de sortie doit finir par .html ou .pdf : « {text} ».")
     return out
 
 
 def write(out: Path, text: str) -> None:
-    """Write the document atomically, UTF-8 (a crash leaves the old file or the new one)."""
+    """Write the document atomically (a crash leaves the old file or the new one): the
+    HTML as UTF-8, or its PDF when ``out`` ends with ``.pdf``
+    (:func:`maillage.services.documents.pdf`)."""
+    if out.suffix.lower() == ".pdf":
+        from maillage.services import documents
+
+        data = documents.pdf(text)
+    else:
+        data = text.encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(text.encode("utf-8"))
+    tmp.write_bytes(data)
     tmp.replace(out)
 
 
@@ -95,8 +104,9 @@ def _coverage(args: argparse.Namespace) -> int:
               f"{walk.label} min ou moins à pied, "
               f"{fmt.percent(d[f'population_{drive.label}_share'], 1)} à {drive.label} min "
               "ou moins en voiture.")
-        print(f"Écrit dans {out} (HTML autonome : ouvrez-le dans un navigateur, puis "
-              "Imprimer → « Enregistrer au format PDF » pour un PDF).")
+        print(f"Écrit dans {out}" + (" (PDF A4)." if out.suffix.lower() == ".pdf" else
+                                      " (HTML autonome, imprimable ; --out rapport.pdf pour un "
+                                      "PDF)."))
     return 0
 
 
@@ -164,7 +174,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="limite du solveur des arrêts en secondes (30 par défaut)")
     c.add_argument("--date", default=None, metavar="AAAA-MM-JJ",
                    help="date imprimée (aujourd'hui par défaut)")
-    c.add_argument("--out", required=True, metavar="FICHIER.html", help="fichier écrit")
+    c.add_argument("--out", required=True, metavar="FICHIER.html|.pdf",
+                   help="fichier écrit : HTML autonome, ou PDF A4 s'il finit par .pdf")
     c.add_argument("--json", action="store_true", help="affiche les chiffres en JSON")
     c.set_defaults(handler=_coverage)
     c._negative_number_matcher = _COORDS_ARG
@@ -176,7 +187,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--at", default=None, metavar="LON,LAT", help="point de départ")
     f.add_argument("--date", default=None, metavar="AAAA-MM-JJ",
                    help="date imprimée, et des prochains passages de l'atelier mobile")
-    f.add_argument("--out", required=True, metavar="FICHIER.html", help="fichier écrit")
+    f.add_argument("--out", required=True, metavar="FICHIER.html|.pdf",
+                   help="fichier écrit : HTML autonome, ou PDF A4 s'il finit par .pdf")
     f.add_argument("--json", action="store_true", help="affiche la fiche en JSON")
     f.set_defaults(handler=_place)
     f._negative_number_matcher = _COORDS_ARG

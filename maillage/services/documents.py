@@ -2,14 +2,15 @@
 
 A document is **one self-contained HTML file**: inline CSS, drawings as inline SVG, no
 script, no external file, so it opens offline, makes no network request and prints
-from any browser (to paper or to PDF). Everything written here that comes from data or
-from a visitor goes through :func:`esc`; data never goes into ``<style>`` or
-``<script>`` (there is no script at all). Nothing depends on the clock: a document's
-date is the one its request carries.
+from any browser (to paper or to PDF; :func:`pdf` makes the PDF itself). Everything
+written here that comes from data or from a visitor goes through :func:`esc`; data never
+goes into ``<style>`` or ``<script>`` (there is no script at all). Nothing depends on the
+clock: a document's date is the one its request carries.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Iterable, Sequence
@@ -123,3 +124,41 @@ def sources_inline(names: Iterable[str], *, osm: bool = True) -> str:
             seen.add(ds.name)
             parts.append(f"{ds.attribution} ({ds.vintage}, {ds.licence})")
     return f"<p>Sources : {esc(' ; '.join(parts))}.</p>"
+
+
+# ----------------------------------------------------------------------------- PDF
+
+
+def _no_fetch(url: str, *args, **kwargs) -> dict:
+    """WeasyPrint's resource fetcher for the documents: nothing is ever fetched (they are
+    self-contained; a URL in them can only come from data, and stays unread)."""
+    raise ValueError(f"ressource externe refusée : {url[:80]}")
+
+
+@functools.cache
+def pdf_available() -> bool:
+    """Whether :func:`pdf` can work here: WeasyPrint installed and Pango on the system
+    (looked up, not imported: a page asks this before anyone wants a PDF)."""
+    import ctypes.util
+    import importlib.util
+
+    return (importlib.util.find_spec("weasyprint") is not None
+            and ctypes.util.find_library("pango-1.0") is not None)
+
+
+def pdf(document: str) -> bytes:
+    """The same document as PDF, laid out by WeasyPrint from its own print rules (A4,
+    margins and page breaks of :data:`BASE_CSS`), with no network access.
+
+    WeasyPrint (a well-kept HTML/CSS-to-PDF library on PyPI) draws with Pango, a
+    system library Debian installs with Chromium; without it the error says so in French.
+    """
+    from maillage.errors import MaillageError
+
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # Pango missing: OSError from cffi
+        raise MaillageError("PDF indisponible sur cette machine (bibliothèque WeasyPrint ou "
+                            f"Pango absente : {exc}). Le fichier HTML s'imprime en PDF depuis "
+                            "un navigateur.") from exc
+    return HTML(string=document, url_fetcher=_no_fetch).write_pdf()

@@ -46,7 +46,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from playwright.sync_api import expect
+
 from tests import adversarial as adv
+from tests.browser.pages_walk import wait_settled
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -413,12 +416,10 @@ def _no_markup(sf: Surface, locator, where: str, allow: re.Pattern = SAFE_HREF) 
 
 
 def _settle(pg) -> None:
-    """Wait until Streamlit has finished the current run (no running indicator)."""
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
-        ".includes('Running')", timeout=180_000)
-    pg.wait_for_timeout(300)
+    """Wait until Streamlit has finished the current run and drawn it (the status
+    widget's « Running » is put into French by the theme: no test of its text)."""
+    pg.wait_for_timeout(300)  # let the run the last action asked for start
+    wait_settled(pg, 180_000, calm_ms=600)
 
 
 def pick(pg, box, text: str, attempts: int = 3) -> None:
@@ -768,11 +769,15 @@ class Visit:
             box = form.get_by_label(label, exact=True)
             box.click()
             box.fill(option)
-            pg.get_by_role("option", name=option, exact=True).first.wait_for()
-            box.press("Enter")  # the option typed is the one focused
+            pg.get_by_role("option", name=option, exact=True).first.click()
             box.press("Escape")
+        expect(form.get_by_role("combobox", name="Commune", exact=True)).to_have_value(
+            "Fort-de-France")
         form.get_by_role("button", name="Enregistrer").click()
-        pg.get_by_text("Fiche enregistrée").first.wait_for()
+        saved = pg.get_by_text("Fiche enregistrée").first
+        refused = pg.locator("[data-testid='stAlertContentError']").first
+        saved.or_(refused).wait_for()
+        assert not refused.count(), refused.inner_text()  # the form said why: shown
         got = next((r for r in store.rows(self.corpus.settings()) if r["nom"] == TYPED_NAME
                     and r["id"].startswith("fed-")), None)
         literal = got is not None and got["nom"] == TYPED_NAME and got["adresse"] == TYPED_NAME

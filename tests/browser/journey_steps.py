@@ -26,6 +26,7 @@ from maillage import auth, db, fmt, selection_store, settings, tour_store
 from maillage.indicators import charts
 from maillage.registry import entry, standard, store
 from tests.browser.conftest import ROOT, map_frame
+from tests.browser.pages_walk import wait_settled
 
 SIDEBAR = "[data-testid='stSidebar']"
 HELD = ind.INDICATORS["workshops_held"]
@@ -54,12 +55,12 @@ def new_account(s, prefix: str, role: str = "federation") -> tuple[str, str]:
 
 
 def settle(page, timeout: float = 180_000) -> None:
-    """Wait until Streamlit has finished its current run (no « Running » indicator)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
-        ".includes('Running')", timeout=timeout)
-    page.wait_for_timeout(300)
+    """Wait until Streamlit has finished its current run and drawn it
+    (:func:`tests.browser.pages_walk.wait_settled`: script stopped, nothing stale, main
+    area unchanged for a moment). The status widget's « Running » text is no test: the
+    theme puts it into French."""
+    page.wait_for_timeout(300)  # let a run the last action asked for start
+    wait_settled(page, int(timeout), calm_ms=600)
 
 
 def choose(page, label: str, option: str) -> None:
@@ -198,7 +199,7 @@ def add_place_by_map_click(page, s, name: str, phone: str = "0596 52 00 00") -> 
         place["telephone"], normalised)
     assert place["pivot"] == standard.PIVOT_UNKNOWN
     assert place["coord_source"] == "clic sur la carte"
-    assert f"{float(place['latitude']):.6f}" == latitude.input_value()
+    assert f"{float(place['latitude']):.6f}" == f"{clicked[0]:.6f}"  # as the click filled it
 
     # shown at once: the new place is the one in the detail, flagged « SIRET à compléter »
     detail = page.locator("[data-testid='stTable']").first
@@ -365,12 +366,13 @@ def publish(page, s, name: str) -> Published:
     page.get_by_role("button", name="Enregistrer en brouillon").click()
     page.get_by_text(re.compile(r"Plan n° \d+ enregistré \(version 1\)")).wait_for()
     page.get_by_role("button", name="Publier", exact=True).click()
-    settle(page)
+    done = page.get_by_text(re.compile(r"Plan n° \d+ publié"))
     again = page.get_by_role("button", name="Publier quand même")
-    if again.count():
+    done.or_(again).first.wait_for()  # over an overlapping published plan: confirm first
+    if not done.count():
         assert "le public verra ce plan-ci" in page.inner_text("body")
         again.click()
-    page.get_by_text(re.compile(r"Plan n° \d+ publié")).wait_for()
+        done.wait_for()
     try:
         plans = tour_store.list_plans(s)
         mine = plans[plans["name"] == name]
@@ -407,7 +409,8 @@ def held_by_store(data_dir: Path, year: int) -> float:
 
 def held_on_page(page, year: int) -> str:
     """The « Ateliers tenus » metric of ``year`` on the Indicateurs page."""
-    choose(page, "Année", str(year))
+    page.get_by_role("combobox", name="Année", exact=True).click()  # not the objectives'
+    page.get_by_role("option", name=str(year), exact=True).click()
     metric = page.locator('[data-testid="stMetric"]').filter(has_text=HELD.label).first
     metric.wait_for()
     return metric.inner_text()

@@ -1,4 +1,16 @@
-"""An anonymous visitor who opens every page and clicks every button writes nothing.
+"""An anonymous visitor who opens every page and clicks every button writes nothing, reads
+French everywhere and meets no axe-core violation.
+
+One walk through the dashboard on a desktop makes three checks on each page (one visit
+per page: the walks were the longest part of the suite):
+
+* **axe-core** (WCAG 2.0/2.1 A and AA, :data:`tests.browser.pages_walk.AXE_OPTIONS`) on
+  the page as first drawn;
+* **French**: no English nor raw missing value in the text, the screen-reader labels and a
+  multiselect's dropdown (:func:`tests.browser.pages_walk.french_problems`), as first
+  drawn and again after every button was clicked (messages, opened sections); the phone
+  makes the same check in ``test_french_everywhere.py``;
+* **nothing written**, as follows.
 
 The server of the test session runs on a data folder prepared once by the data step.
 Before, between and after the pages, the test takes a snapshot of that folder (sha256 of
@@ -23,7 +35,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -31,11 +43,12 @@ from playwright.sync_api import Error as PlaywrightError
 
 from maillage import db, settings
 from tests.browser.conftest import ROOT, _local_only
+from tests.browser.pages_walk import axe_violations, french_problems, wait_settled
 
 #: Most button clicks on one page.
 MAX_CLICKS = 25
 #: Seconds of clicking on one page (the first load of a page is waited for apart).
-PAGE_BUDGET_S = 90.0
+PAGE_BUDGET_S = 60.0
 #: Longest wait for a page's first run (the first visit builds the shared caches).
 FIRST_LOAD_MS = 240_000
 #: Files of the data folder that are not data, with the reason.
@@ -105,9 +118,9 @@ def _idle(pg, timeout_s: float) -> None:
         still = state[0] in ("notRunning", "compilationError") and not state[2]
         calm = calm + 1 if still and state[1] == last else 0
         last = state[1]
-        if calm >= 6:
+        if calm >= 4:
             return
-        pg.wait_for_timeout(250)
+        pg.wait_for_timeout(200)
 
 
 def _name(button) -> str:
@@ -148,11 +161,33 @@ def _open_expanders(pg) -> None:
             break
 
 
-def _click_everything(pg, url: str) -> list[str]:
-    """Click each button of the page once (tab after tab); the names clicked."""
+@dataclass
+class Visit:
+    """What one page showed: buttons clicked, axe-core's violations, English found."""
+
+    clicked: list[str] = field(default_factory=list)
+    axe: list[str] = field(default_factory=list)
+    english: list[str] = field(default_factory=list)
+    multiselect: bool = False
+
+
+def _visit(pg, url: str) -> Visit:
+    """Open the page, check it as first drawn (axe-core, French), click everything,
+    check its French again."""
     pg.goto(url)
     pg.locator(f"{MAIN} h1").first.wait_for(timeout=FIRST_LOAD_MS)
-    _idle(pg, FIRST_LOAD_MS / 1000)
+    wait_settled(pg, FIRST_LOAD_MS)
+    visit = Visit(axe=axe_violations(pg))
+    visit.english, visit.multiselect = french_problems(pg)
+    visit.clicked = _click_everything(pg, url)
+    wait_settled(pg, FIRST_LOAD_MS)
+    again, _ = french_problems(pg)
+    visit.english = sorted(set(visit.english) | set(again))
+    return visit
+
+
+def _click_everything(pg, url: str) -> list[str]:
+    """Click each button of the page once (tab after tab); the names clicked."""
     deadline = time.monotonic() + PAGE_BUDGET_S
     clicked: set[tuple[str, int]] = set()
     names: list[str] = []
@@ -195,19 +230,23 @@ def desktop(browser, app_server: str):
     context.close()
 
 
-def test_anonymous_visitor_clicking_everything_writes_nothing(
+def test_anonymous_visitor_clicking_everything_writes_nothing_in_french_and_accessibly(
         desktop, app_server: str, browser_data_dir: Path) -> None:
     start = _snapshot(browser_data_dir)
     assert start[1].get("places"), "le registre de la session de test est vide"
     before = start
-    report = {}
+    report: dict[str, Visit] = {}
     for file in _pages():
         url = f"{app_server}/{file.removesuffix('.py')}"
-        report[file] = _click_everything(desktop, url)
+        report[file] = _visit(desktop, url)
         after = _snapshot(browser_data_dir)
         assert after == before, f"la page {file} a écrit :\n{_diff(before, after)}"
         before = after
-    print("\n".join(f"{f} : {len(n)} clic(s) : {', '.join(n) or '—'}"
-                    for f, n in report.items()))
-    assert sum(len(n) for n in report.values()) > 0, "aucun bouton cliqué"
+    print("\n".join(f"{f} : {len(v.clicked)} clic(s) : {', '.join(v.clicked) or '—'}"
+                    for f, v in report.items()))
+    assert sum(len(v.clicked) for v in report.values()) > 0, "aucun bouton cliqué"
     assert _snapshot(browser_data_dir) == start
+    assert {f: v.axe for f, v in report.items() if v.axe} == {}
+    assert {f: v.english for f, v in report.items() if v.english} == {}
+    assert any(v.multiselect for v in report.values()), (
+        "aucune liste à choix multiples ouverte : le contrôle du français ne lit plus rien")

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from geo import addresses
 from maillage import settings
+from tests.browser.pages_walk import wait_settled
 
 TYPED = "12 rue Victor Hugo Fort-de-France"
 PHONE_HEIGHT = 812
@@ -34,6 +35,7 @@ def test_home_to_results_in_two_taps_then_directions(phone_page, app_server: str
     pg.goto(app_server)
     box = pg.get_by_role("textbox", name="Votre adresse, votre rue ou votre commune")
     box.wait_for()
+    wait_settled(pg)  # measured once drawn with the page's own styles
     search = pg.get_by_role("button", name="Chercher")
     # the public's entry is above the fold on the phone
     for element in (pg.get_by_text("Trouver un point numérique près de chez moi"), box, search):
@@ -47,6 +49,7 @@ def test_home_to_results_in_two_taps_then_directions(phone_page, app_server: str
     pg.wait_for_url(re.compile(r"/trouver\?"))
     pg.get_by_text(re.compile(r"lieux les plus proches")).wait_for(timeout=180_000)
     assert parse_qs(urlparse(pg.url).query)["q"] == [TYPED]
+    wait_settled(pg)  # the heading comes before the last cards are drawn
     cards = pg.locator(".trouver-card")
     assert 3 <= cards.count() <= 5
     assert pg.get_by_text(re.compile(r"^Depuis 12 Rue Victor Hugo, 97200 Fort-de-France")
